@@ -1,0 +1,517 @@
+package marketdata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-fugle/marketdata/messages"
+	"github.com/gorilla/websocket"
+)
+
+// Aliases for the payload types delivered on the typed channels, so that a
+// user rarely needs to import messages.
+type (
+	Trade     = messages.Trade
+	Candle    = messages.Candle
+	Book      = messages.Book
+	Aggregate = messages.Aggregate
+	Index     = messages.Index
+)
+
+// State is where a client is in its life.
+type State int32
+
+// The states of a client.
+const (
+	StateIdle         State = iota // built, never connected
+	StateConnecting                // Connect in progress
+	StateConnected                 // authenticated
+	StateReconnecting              // connection lost, retrying
+	StateClosed                    // closed by Close or ended by a final error
+)
+
+func (s State) String() string {
+	switch s {
+	case StateIdle:
+		return "idle"
+	case StateConnecting:
+		return "connecting"
+	case StateConnected:
+		return "connected"
+	case StateReconnecting:
+		return "reconnecting"
+	case StateClosed:
+		return "closed"
+	}
+	return fmt.Sprintf("State(%d)", int32(s))
+}
+
+// WebSocketClient is a streaming client. It keeps one connection at a time,
+// reconnects on its own, restores subscriptions, and delivers market data on
+// typed channels and everything else on Events. Its methods are safe for
+// concurrent use.
+type WebSocketClient struct {
+	opt    WebSocketClientOption // holds no credential
+	cred   credential
+	dialer *websocket.Dialer
+
+	trades     *outlet[messages.Trade]
+	candles    *outlet[messages.Candle]
+	books      *outlet[messages.Book]
+	aggregates *outlet[messages.Aggregate]
+	indices    *outlet[messages.Index]
+	events     *outlet[Event]
+
+	closeCtx    context.Context // cancelled when Close begins
+	closeCancel context.CancelFunc
+	done        chan struct{}
+	endOnce     sync.Once
+	wg          sync.WaitGroup // Connect in flight, the supervisor, every reader and writer
+	wake        chan struct{}  // the wanted set changed
+
+	mu          sync.Mutex
+	state       State
+	closed      bool     // Close was called
+	ended       bool     // channels closed, nothing will run again
+	err         error    // why the client ended
+	closeResult error    // the outcome of Close's handshake
+	sess        *session // the authenticated connection, if any
+	connSeq     uint64
+	subs        registry
+
+	pingSeq     atomic.Uint64
+	malformed   atomic.Uint64
+	connections atomic.Uint64
+	reconnects  atomic.Uint64
+}
+
+// NewWebSocketClient builds a client from option, filling defaults. It
+// returns an error wrapping ErrInvalidOption for no credential, more than
+// one credential, or an endpoint that is not ws:// or wss://. Nothing is
+// dialled until Connect.
+func NewWebSocketClient(option WebSocketClientOption) (*WebSocketClient, error) {
+	opt, cred, err := option.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c := &WebSocketClient{
+		opt:  opt,
+		cred: cred,
+		dialer: &websocket.Dialer{
+			Proxy:            http.ProxyFromEnvironment,
+			HandshakeTimeout: opt.HandshakeTimeout,
+			TLSClientConfig:  opt.TLSConfig,
+			NetDialContext:   opt.NetDialContext,
+			ReadBufferSize:   16 << 10,
+			WriteBufferSize:  4 << 10,
+		},
+		done: make(chan struct{}),
+		wake: make(chan struct{}, 1),
+		subs: registry{wanted: map[subKey]*entry{}, stale: map[string][]*waiter{}},
+	}
+	c.closeCtx, c.closeCancel = context.WithCancel(context.Background())
+	stop := c.closeCtx.Done()
+	c.events = newOutlet[Event]("events", opt.EventBufferSize, opt.DropPolicy, opt.BlockTimeout, stop, nil)
+	report := func(d Dropped) { c.events.send(d) }
+	c.trades = newOutlet[messages.Trade]("trades", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
+	c.candles = newOutlet[messages.Candle]("candles", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
+	c.books = newOutlet[messages.Book]("books", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
+	c.aggregates = newOutlet[messages.Aggregate]("aggregates", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
+	c.indices = newOutlet[messages.Index]("indices", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
+	return c, nil
+}
+
+// Trades delivers trades (stock and futures/options share one type). It is
+// closed, like every channel of the client, when the client ends.
+func (c *WebSocketClient) Trades() <-chan Trade { return c.trades.ch }
+
+// Candles delivers candles.
+func (c *WebSocketClient) Candles() <-chan Candle { return c.candles.ch }
+
+// Books delivers order books.
+func (c *WebSocketClient) Books() <-chan Book { return c.books.ch }
+
+// Aggregates delivers aggregates (running quotes).
+func (c *WebSocketClient) Aggregates() <-chan Aggregate { return c.aggregates.ch }
+
+// Indices delivers index values.
+func (c *WebSocketClient) Indices() <-chan Index { return c.indices.ch }
+
+// Events delivers everything that is not market data: lifecycle changes,
+// heartbeats, server errors, undecodable frames and unknown events.
+func (c *WebSocketClient) Events() <-chan Event { return c.events.ch }
+
+// State reports the client's current state.
+func (c *WebSocketClient) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// Done is closed when the client has ended, by Close or by a final error,
+// after every goroutine has returned and every channel is closed.
+func (c *WebSocketClient) Done() <-chan struct{} { return c.done }
+
+// Err reports why the client ended: nil while it runs and after Close,
+// otherwise the final error (ErrUnauthorized, ErrReconnectExhausted, or the
+// connection's error when reconnecting is off).
+func (c *WebSocketClient) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Stats returns the client's counters.
+func (c *WebSocketClient) Stats() Stats {
+	return Stats{
+		Trades:      c.trades.stats(),
+		Candles:     c.candles.stats(),
+		Books:       c.books.stats(),
+		Aggregates:  c.aggregates.stats(),
+		Indices:     c.indices.stats(),
+		Events:      c.events.stats(),
+		Malformed:   c.malformed.Load(),
+		Connections: c.connections.Load(),
+		Reconnects:  c.reconnects.Load(),
+	}
+}
+
+// Connect dials the endpoint and authenticates, returning only once the
+// server has said "authenticated". A rejected credential returns an error
+// matching ErrUnauthorized; any error frame is a *ServerError. Connect makes
+// one attempt: reconnecting applies to connections lost after it succeeded.
+// Calling it on a connected or connecting client returns ErrAlreadyConnected
+// and opens nothing; after Close it returns ErrClosed.
+func (c *WebSocketClient) Connect(ctx context.Context) error {
+	c.mu.Lock()
+	if err := c.usable(); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	if c.state != StateIdle {
+		c.mu.Unlock()
+		return ErrAlreadyConnected
+	}
+	c.state = StateConnecting
+	c.wg.Add(1)
+	c.mu.Unlock()
+	defer c.wg.Done()
+
+	s, err := c.dial(ctx)
+	if err != nil {
+		c.mu.Lock()
+		if !c.closed {
+			c.state = StateIdle
+		}
+		c.mu.Unlock()
+		return err
+	}
+	if !c.adopt(s) {
+		return ErrClosed
+	}
+	c.mu.Lock()
+	c.wg.Add(1) // before Connect's own Done, so Close cannot miss it
+	c.mu.Unlock()
+	go c.supervise(s)
+	return nil
+}
+
+// adopt makes s the live connection, unless Close has begun: then it
+// closes s in order and reports false.
+func (c *WebSocketClient) adopt(s *session) bool {
+	c.mu.Lock()
+	if !c.closed {
+		c.sess = s
+		c.state = StateConnected
+		c.connections.Add(1)
+		c.mu.Unlock()
+		return true
+	}
+	c.mu.Unlock()
+	result := s.shutdown()
+	c.mu.Lock()
+	c.closeResult = result
+	c.mu.Unlock()
+	c.emit(Disconnected{Conn: s.seq, Code: websocket.CloseNormalClosure, Uptime: time.Since(s.authedAt)})
+	return false
+}
+
+// usable reports whether the client can still be used. Called with c.mu held.
+func (c *WebSocketClient) usable() error {
+	switch {
+	case c.closed:
+		return ErrClosed
+	case c.ended && c.err != nil:
+		return fmt.Errorf("%w: %w", ErrClosed, c.err)
+	case c.ended:
+		return ErrClosed
+	}
+	return nil
+}
+
+func (c *WebSocketClient) liveSession() *session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sess
+}
+
+// dial opens and authenticates one connection. On failure nothing of it is
+// left running.
+func (c *WebSocketClient) dial(ctx context.Context) (*session, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(c.closeCtx, cancel)
+	defer stop()
+	closedErr := func(err error) error {
+		if c.closeCtx.Err() != nil {
+			return ErrClosed
+		}
+		return err
+	}
+
+	ws, resp, err := c.dialer.DialContext(ctx, c.opt.Endpoint, c.opt.Header)
+	if err != nil {
+		return nil, closedErr(dialError(err, resp))
+	}
+	c.mu.Lock()
+	c.connSeq++
+	seq := c.connSeq
+	c.mu.Unlock()
+	s := newSession(c, ws, seq)
+	c.emit(Connected{Conn: seq, URL: c.opt.Endpoint})
+
+	if err := s.send(c.cred.frame()); err != nil {
+		s.teardown()
+		return nil, closedErr(err)
+	}
+	timer := time.NewTimer(c.opt.AuthTimeout)
+	defer timer.Stop()
+	for {
+		select {
+		case ctl := <-s.control:
+			switch ctl.kind {
+			case messages.KindAuthenticated:
+				s.authedAt = time.Now()
+				c.emit(Authenticated{Conn: seq, Message: ctl.message})
+				return s, nil
+			case messages.KindError:
+				_ = s.shutdown()
+				return nil, closedErr(ctl.err)
+			}
+		case <-s.readerDone:
+			s.teardown()
+			return nil, closedErr(s.cause())
+		case <-timer.C:
+			_ = s.shutdown()
+			return nil, ErrAuthTimeout
+		case <-ctx.Done():
+			_ = s.shutdown()
+			return nil, closedErr(ctx.Err())
+		}
+	}
+}
+
+// emit delivers a lifecycle or control event.
+func (c *WebSocketClient) emit(e Event) { c.events.send(e) }
+
+func (c *WebSocketClient) wakeSupervisor() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close ends the client in order: close frame 1000, read and discard until
+// the peer's close frame or CloseTimeout, TCP close, every goroutine
+// returned, every channel closed. It returns nil when the handshake
+// completed (or there was no connection), ErrCloseTimeout when the peer
+// never answered. It is idempotent, safe from any goroutine, interrupts a
+// Connect or a reconnect in progress, and returns even when nobody reads
+// the channels. Close itself is never reported as an error event.
+func (c *WebSocketClient) Close() error {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		c.closeCancel()
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+	c.end(nil)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closeResult
+}
+
+// end closes the client for good: wakes every waiter, closes every channel
+// exactly once. Callers guarantee no sender is left.
+func (c *WebSocketClient) end(err error) {
+	c.endOnce.Do(func() {
+		c.mu.Lock()
+		c.ended = true
+		c.err = err
+		c.state = StateClosed
+		c.sess = nil
+		waitErr := err
+		if waitErr == nil {
+			waitErr = ErrClosed
+		}
+		c.subs.end(waitErr)
+		c.mu.Unlock()
+		close(c.trades.ch)
+		close(c.candles.ch)
+		close(c.books.ch)
+		close(c.aggregates.ch)
+		close(c.indices.ch)
+		close(c.events.ch)
+		c.closeCancel()
+		close(c.done)
+	})
+}
+
+// supervise owns the live connection: it reconciles subscriptions, watches
+// liveness, and on loss reconnects until told to stop.
+func (c *WebSocketClient) supervise(s *session) {
+	defer c.wg.Done()
+	b := c.newBackOff()
+	restoring := false
+	for {
+		cause := c.serve(s, restoring)
+		uptime := time.Since(s.authedAt)
+		if c.closeCtx.Err() != nil {
+			result := s.shutdown()
+			c.mu.Lock()
+			c.closeResult = result
+			c.mu.Unlock()
+			c.lost(s, Disconnected{Conn: s.seq, Code: websocket.CloseNormalClosure, Uptime: uptime})
+			c.end(nil)
+			return
+		}
+		if errors.Is(cause, ErrUnauthorized) {
+			_ = s.shutdown()
+		} else {
+			s.teardown()
+		}
+		if uptime >= c.opt.StableAfter {
+			b.Reset()
+		}
+		retry := !c.opt.DisableReconnect && retryable(cause)
+		d := Disconnected{Conn: s.seq, Code: websocket.CloseAbnormalClosure, Err: cause, WillReconnect: retry, Uptime: uptime}
+		var ce *CloseError
+		if errors.As(cause, &ce) {
+			d.Code, d.Reason = ce.Code, ce.Reason
+		}
+		c.lost(s, d)
+		if !retry {
+			c.end(cause)
+			return
+		}
+		if s = c.reconnect(b, cause); s == nil {
+			return
+		}
+		restoring = true
+	}
+}
+
+// lost records that s is gone and reports it.
+func (c *WebSocketClient) lost(s *session, d Disconnected) {
+	c.mu.Lock()
+	if c.sess == s {
+		c.sess = nil
+	}
+	if d.WillReconnect {
+		c.state = StateReconnecting
+	}
+	c.subs.connectionLost(s.seq)
+	c.mu.Unlock()
+	c.emit(d)
+}
+
+// serve runs one authenticated connection until it ends or Close begins,
+// keeping at most one subscription request in flight so that every ack and
+// error frame is matched to its request. It returns why the connection
+// ended. After a reconnect (restoring), it reports Resubscribed once the
+// wanted set has been sent again and answered.
+func (c *WebSocketClient) serve(s *session, restoring bool) error {
+	var inflight *request
+	var failed []SubscriptionFailure
+	ackTimer := time.NewTimer(time.Hour)
+	ackTimer.Stop()
+	defer ackTimer.Stop()
+	var probe <-chan time.Time
+	if c.opt.PingInterval > 0 {
+		t := time.NewTicker(c.opt.PingInterval / 2)
+		defer t.Stop()
+		probe = t.C
+	}
+	probeOut := false
+	for {
+		if inflight == nil {
+			c.mu.Lock()
+			inflight = c.subs.nextRequest(s.seq, DefaultMaxSymbolsPerSend)
+			var restored []Subscription
+			if inflight == nil && restoring {
+				restored = c.subs.active(s.seq)
+			}
+			c.mu.Unlock()
+			if inflight != nil {
+				if err := s.send(inflight.frame); err != nil {
+					return err
+				}
+				ackTimer.Reset(c.opt.AckTimeout)
+			} else if restoring {
+				restoring = false
+				c.emit(Resubscribed{Conn: s.seq, Restored: restored, Failed: failed})
+			}
+		}
+		select {
+		case <-c.closeCtx.Done():
+			return ErrClosed
+		case <-s.readerDone:
+			return s.cause()
+		case <-c.wake:
+		case <-ackTimer.C:
+			return ErrAckTimeout
+		case <-probe:
+			idle := time.Since(time.Unix(0, s.lastRead.Load()))
+			if idle < c.opt.PingInterval {
+				probeOut = false
+			} else if !probeOut {
+				probeOut = true
+				if err := s.send(pingFrame(`"probe"`)); err != nil {
+					return err
+				}
+			}
+		case ctl := <-s.control:
+			switch ctl.kind {
+			case messages.KindError:
+				if errors.Is(ctl.err, ErrUnauthorized) {
+					return ctl.err
+				}
+				if inflight == nil {
+					c.emit(ErrorEvent{Conn: s.seq, Err: ctl.err})
+					continue
+				}
+				c.mu.Lock()
+				failed = append(failed, c.subs.apply(s.seq, inflight, nil, ctl.err)...)
+				c.mu.Unlock()
+				inflight = nil
+				ackTimer.Stop()
+			case messages.KindSubscribed, messages.KindUnsubscribed:
+				if inflight == nil || inflight.unsubscribe != (ctl.kind == messages.KindUnsubscribed) {
+					c.emit(Unknown{Conn: s.seq, Event: ctl.kind.String()})
+					continue
+				}
+				c.mu.Lock()
+				c.subs.apply(s.seq, inflight, ctl.acks, nil)
+				c.mu.Unlock()
+				inflight = nil
+				ackTimer.Stop()
+			}
+		}
+	}
+}

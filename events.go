@@ -1,0 +1,172 @@
+package marketdata
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/go-fugle/marketdata/messages"
+)
+
+// Event is anything delivered on Events(): lifecycle changes, heartbeats,
+// server errors, frames that could not be decoded and events this client
+// does not know. Switch on the concrete type.
+//
+// Every event that comes from a connection carries its connection number
+// (Conn), the same number stamped on market data in Meta.Conn. The number
+// grows by one with every new connection, so a consumer that reads only a
+// typed channel knows a gap may lie before the first event whose Conn
+// differs from the previous one's; a Disconnected event with the old number
+// and a Reconnected event with the new one bracket that gap on Events().
+type Event interface {
+	fmt.Stringer
+	event()
+}
+
+// Connected: the WebSocket upgrade succeeded; authentication follows.
+type Connected struct {
+	Conn uint64
+	URL  string
+}
+
+// Authenticated: the server accepted the credential; the connection is live.
+type Authenticated struct {
+	Conn    uint64
+	Message string
+}
+
+// Disconnected: a connection ended. It is reported exactly once per
+// connection that authenticated, including the last one when the client is
+// closed (then Err is nil and WillReconnect false).
+type Disconnected struct {
+	Conn   uint64
+	Code   int    // the close code received, or 1006 when none arrived; 1000 after Close
+	Reason string // the peer's close reason, if any
+	// Err is why the connection ended; nil after the user's Close.
+	Err error
+	// WillReconnect is false when the client ends here.
+	WillReconnect bool
+	// Uptime is how long the connection was authenticated.
+	Uptime time.Duration
+}
+
+// Reconnecting: a reconnect attempt will start after Delay.
+type Reconnecting struct {
+	Attempt int
+	Delay   time.Duration
+	Err     error // why the connection or the previous attempt failed
+}
+
+// Reconnected: a new connection authenticated after an outage. Data may
+// be missing between Downtime's start and now.
+type Reconnected struct {
+	Conn     uint64
+	Attempts int
+	Downtime time.Duration
+}
+
+// Resubscribed: after a reconnect, every wanted subscription was sent again
+// and answered. Failed lists those the server refused; they are no longer
+// wanted.
+type Resubscribed struct {
+	Conn     uint64
+	Restored []Subscription
+	Failed   []SubscriptionFailure
+}
+
+// SubscriptionFailure is a subscription the server refused.
+type SubscriptionFailure struct {
+	Subscription Subscription
+	Err          error
+}
+
+// Heartbeat is the server's liveness frame, sent every 30 s.
+type Heartbeat struct {
+	Conn uint64
+	Time messages.Timestamp
+}
+
+// Pong answers a ping that was not sent by Ping (for example a probe).
+type Pong struct {
+	Conn  uint64
+	Time  messages.Timestamp
+	State []byte
+}
+
+// ErrorEvent reports an error that does not end the client: an error frame
+// the server sent outside any request, a frame that could not be decoded
+// (*DecodeError), a binary frame, or why a connection was lost.
+type ErrorEvent struct {
+	Conn uint64
+	Err  error
+}
+
+// Unknown is a frame whose event this client does not know, passed through
+// with its bytes. The "subscriptions" listing arrives this way too.
+type Unknown struct {
+	Conn  uint64
+	Event string
+	Raw   []byte
+}
+
+// Dropped reports the start of a drop episode on one channel: the consumer
+// fell behind and events are being discarded under the drop policy. It is
+// sent once per episode; an episode ends when an event is delivered without
+// dropping. Total is the channel's drop count so far.
+type Dropped struct {
+	Channel string
+	Policy  DropPolicy
+	Total   uint64
+}
+
+func (Connected) event()     {}
+func (Authenticated) event() {}
+func (Disconnected) event()  {}
+func (Reconnecting) event()  {}
+func (Reconnected) event()   {}
+func (Resubscribed) event()  {}
+func (Heartbeat) event()     {}
+func (Pong) event()          {}
+func (ErrorEvent) event()    {}
+func (Unknown) event()       {}
+func (Dropped) event()       {}
+
+func (e Connected) String() string { return fmt.Sprintf("connected #%d to %s", e.Conn, e.URL) }
+func (e Authenticated) String() string {
+	return fmt.Sprintf("authenticated #%d", e.Conn)
+}
+func (e Disconnected) String() string {
+	s := fmt.Sprintf("disconnected #%d (code %d", e.Conn, e.Code)
+	if e.Reason != "" {
+		s += " " + e.Reason
+	}
+	s += ")"
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	if e.WillReconnect {
+		s += "; reconnecting"
+	}
+	return s
+}
+func (e Reconnecting) String() string {
+	s := fmt.Sprintf("reconnecting: attempt %d in %v", e.Attempt, e.Delay.Round(time.Millisecond))
+	if e.Err != nil {
+		s += " after: " + e.Err.Error()
+	}
+	return s
+}
+func (e Reconnected) String() string {
+	return fmt.Sprintf("reconnected #%d after %d attempt(s), down %v", e.Conn, e.Attempts, e.Downtime.Round(time.Millisecond))
+}
+func (e Resubscribed) String() string {
+	return fmt.Sprintf("resubscribed #%d: %d restored, %d failed", e.Conn, len(e.Restored), len(e.Failed))
+}
+func (e Heartbeat) String() string { return fmt.Sprintf("heartbeat #%d %d", e.Conn, e.Time) }
+func (e Pong) String() string      { return fmt.Sprintf("pong #%d %d", e.Conn, e.Time) }
+func (e ErrorEvent) String() string {
+	return fmt.Sprintf("error #%d: %v", e.Conn, e.Err)
+}
+func (e Unknown) String() string { return fmt.Sprintf("unknown event %q #%d", e.Event, e.Conn) }
+func (e Dropped) String() string {
+	return fmt.Sprintf("dropping on %s (%v), %d dropped so far", e.Channel, e.Policy, e.Total)
+}

@@ -1,0 +1,296 @@
+// Command stream prints live market data.
+//
+//	FUGLE_API_KEY=... go run ./examples/stream -symbols 2330,2317 -channels trades,books
+//
+// Without FUGLE_API_KEY it starts a simulated feed in-process and streams
+// from that, saying so on stderr. Ctrl-C (or -for) closes the connection in
+// order and exits 0.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-fugle/marketdata"
+	"github.com/go-fugle/marketdata/marketdatatest"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type config struct {
+	endpoint   string
+	symbols    []string
+	channels   []marketdata.Channel
+	oddLot     bool
+	afterHours bool
+	json       bool
+	duration   time.Duration
+	rate       float64
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("stream", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg config
+	var symbols, channels string
+	fs.StringVar(&cfg.endpoint, "endpoint", "", "streaming URL (default: the stock endpoint, or the simulated feed without FUGLE_API_KEY)")
+	fs.StringVar(&symbols, "symbols", "2330,2317", "comma-separated symbols")
+	fs.StringVar(&channels, "channels", "trades,books", "comma-separated channels: trades, candles, books, aggregates, indices")
+	fs.BoolVar(&cfg.oddLot, "oddlot", false, "intraday odd lots (stock)")
+	fs.BoolVar(&cfg.afterHours, "afterhours", false, "night session (futures and options)")
+	fs.BoolVar(&cfg.json, "json", false, "print one JSON object per event (NDJSON)")
+	fs.DurationVar(&cfg.duration, "for", 0, "stop after this long (0: until Ctrl-C)")
+	fs.Float64Var(&cfg.rate, "rate", 5, "simulated feed: frames per second per subscription")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	for _, s := range strings.Split(symbols, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			cfg.symbols = append(cfg.symbols, s)
+		}
+	}
+	for _, ch := range strings.Split(channels, ",") {
+		switch ch = strings.TrimSpace(ch); ch {
+		case "trades", "candles", "books", "aggregates", "indices":
+			cfg.channels = append(cfg.channels, marketdata.Channel(ch))
+		case "":
+		default:
+			return cfg, fmt.Errorf("unknown channel %q", ch)
+		}
+	}
+	if len(cfg.symbols) == 0 || len(cfg.channels) == 0 {
+		return cfg, errors.New("need at least one symbol and one channel")
+	}
+	return cfg, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "stream:", err)
+		return 2
+	}
+
+	opt := marketdata.WebSocketClientOption{Endpoint: cfg.endpoint}
+	if os.Getenv(marketdata.APIKeyEnv) == "" {
+		srv := marketdatatest.NewServer(marketdatatest.WithSimulatedFeed(cfg.rate))
+		defer srv.Close()
+		opt.APIKey = "simulated"
+		if opt.Endpoint == "" {
+			opt.Endpoint = srv.StockURL()
+			if cfg.afterHours {
+				opt.Endpoint = srv.FutOptURL()
+			}
+		}
+		fmt.Fprintf(stderr, "stream: %s is not set: streaming from a simulated feed at %s\n", marketdata.APIKeyEnv, opt.Endpoint)
+	}
+
+	client, err := marketdata.NewWebSocketClient(opt)
+	if err != nil {
+		fmt.Fprintln(stderr, "stream:", err)
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if cfg.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
+		defer cancel()
+	}
+
+	if err := client.Connect(ctx); err != nil {
+		_ = client.Close()
+		if ctx.Err() != nil {
+			return 0
+		}
+		fmt.Fprintln(stderr, "stream:", describe(err))
+		return 1
+	}
+	for _, ch := range cfg.channels {
+		req := marketdata.SubscribeRequest{Channel: ch, Symbols: cfg.symbols, IntradayOddLot: cfg.oddLot, AfterHours: cfg.afterHours}
+		if err := client.Subscribe(ctx, req); err != nil {
+			_ = client.Close()
+			if ctx.Err() != nil {
+				return 0
+			}
+			fmt.Fprintf(stderr, "stream: subscribe %s: %s\n", ch, describe(err))
+			return 1
+		}
+	}
+
+	p := printer{w: stdout, json: cfg.json}
+	go func() {
+		<-ctx.Done()
+		_ = client.Close()
+	}()
+	consume(client, p)
+	// Every channel is closed: the client has ended, by Close or for good.
+	if err := client.Err(); err != nil {
+		fmt.Fprintln(stderr, "stream:", describe(err))
+		return 1
+	}
+	return 0
+}
+
+// consume prints everything until the client has closed every channel.
+func consume(c *marketdata.WebSocketClient, p printer) {
+	trades, candles, books, aggs, indices, events := c.Trades(), c.Candles(), c.Books(), c.Aggregates(), c.Indices(), c.Events()
+	for open := 6; open > 0; {
+		select {
+		case v, ok := <-trades:
+			if !ok {
+				trades, open = nil, open-1
+				continue
+			}
+			p.trade(v)
+		case v, ok := <-candles:
+			if !ok {
+				candles, open = nil, open-1
+				continue
+			}
+			p.line("candle", v, fmt.Sprintf("%s %s O %g H %g L %g C %g V %d", v.Symbol, v.Date, v.Open, v.High, v.Low, v.Close, v.Volume))
+		case v, ok := <-books:
+			if !ok {
+				books, open = nil, open-1
+				continue
+			}
+			p.book(v)
+		case v, ok := <-aggs:
+			if !ok {
+				aggs, open = nil, open-1
+				continue
+			}
+			p.line("aggregate", v, fmt.Sprintf("%s last %g change %+g (%+.2f%%) volume %d", v.Symbol, v.LastPrice, v.Change, v.ChangePercent, v.Total.TradeVolume))
+		case v, ok := <-indices:
+			if !ok {
+				indices, open = nil, open-1
+				continue
+			}
+			p.line("index", v, fmt.Sprintf("%s %g", v.Symbol, v.Index))
+		case e, ok := <-events:
+			if !ok {
+				events, open = nil, open-1
+				continue
+			}
+			p.event(e)
+		}
+	}
+}
+
+// describe names the cause of a final error in one line.
+func describe(err error) string {
+	var se *marketdata.ServerError
+	var he *marketdata.HandshakeError
+	switch {
+	case errors.Is(err, marketdata.ErrUnauthorized):
+		return "the server rejected the credential (check " + marketdata.APIKeyEnv + "): " + err.Error()
+	case errors.As(err, &he):
+		return err.Error()
+	case errors.As(err, &se):
+		return err.Error()
+	}
+	return err.Error()
+}
+
+type printer struct {
+	w    io.Writer
+	json bool
+}
+
+func (p printer) trade(v marketdata.Trade) {
+	text := fmt.Sprintf("%s %g x %d", v.Symbol, v.Price, v.Size)
+	if len(v.Trades) > 0 {
+		last := v.Trades[len(v.Trades)-1]
+		text = fmt.Sprintf("%s %g x %d (%d fills) volume %d", v.Symbol, last.Price, last.Size, len(v.Trades), v.Total.TradeVolume)
+	}
+	if v.IsTrial {
+		text += " trial"
+	}
+	p.line("trade", v, text)
+}
+
+func (p printer) book(v marketdata.Book) {
+	var bid, ask string
+	if len(v.Bids) > 0 {
+		bid = fmt.Sprintf("%g x %d", v.Bids[0].Price, v.Bids[0].Size)
+	}
+	if len(v.Asks) > 0 {
+		ask = fmt.Sprintf("%g x %d", v.Asks[0].Price, v.Asks[0].Size)
+	}
+	p.line("book", v, fmt.Sprintf("%s bid %s | ask %s", v.Symbol, bid, ask))
+}
+
+func (p printer) line(kind string, v any, text string) {
+	if p.json {
+		p.writeJSON(map[string]any{"type": kind, "data": v})
+		return
+	}
+	fmt.Fprintf(p.w, "%-9s %s\n", kind, text)
+}
+
+func (p printer) event(e marketdata.Event) {
+	if !p.json {
+		fmt.Fprintf(p.w, "%-9s %s\n", "event", e)
+		return
+	}
+	obj := map[string]any{"type": "event", "text": e.String()}
+	switch e := e.(type) {
+	case marketdata.Connected:
+		obj["event"], obj["conn"], obj["url"] = "connected", e.Conn, e.URL
+	case marketdata.Authenticated:
+		obj["event"], obj["conn"] = "authenticated", e.Conn
+	case marketdata.Disconnected:
+		obj["event"], obj["conn"], obj["code"], obj["reason"], obj["willReconnect"], obj["uptimeMs"] = "disconnected", e.Conn, e.Code, e.Reason, e.WillReconnect, e.Uptime.Milliseconds()
+		if e.Err != nil {
+			obj["error"] = e.Err.Error()
+		}
+	case marketdata.Reconnecting:
+		obj["event"], obj["attempt"], obj["delayMs"] = "reconnecting", e.Attempt, e.Delay.Milliseconds()
+		if e.Err != nil {
+			obj["error"] = e.Err.Error()
+		}
+	case marketdata.Reconnected:
+		obj["event"], obj["conn"], obj["attempts"], obj["downtimeMs"] = "reconnected", e.Conn, e.Attempts, e.Downtime.Milliseconds()
+	case marketdata.Resubscribed:
+		failed := make([]string, 0, len(e.Failed))
+		for _, f := range e.Failed {
+			failed = append(failed, f.Subscription.String()+": "+f.Err.Error())
+		}
+		obj["event"], obj["conn"], obj["restored"], obj["failed"] = "resubscribed", e.Conn, len(e.Restored), failed
+	case marketdata.Heartbeat:
+		obj["event"], obj["conn"], obj["time"] = "heartbeat", e.Conn, e.Time
+	case marketdata.Pong:
+		obj["event"], obj["conn"] = "pong", e.Conn
+	case marketdata.ErrorEvent:
+		obj["event"], obj["conn"], obj["error"] = "error", e.Conn, e.Err.Error()
+	case marketdata.Unknown:
+		obj["event"], obj["conn"], obj["name"], obj["raw"] = "unknown", e.Conn, e.Event, string(e.Raw)
+	case marketdata.Dropped:
+		obj["event"], obj["channel"], obj["total"] = "dropped", e.Channel, e.Total
+	}
+	p.writeJSON(obj)
+}
+
+func (p printer) writeJSON(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"type": "error", "error": err.Error()})
+	}
+	b = append(b, '\n')
+	_, _ = p.w.Write(b)
+}

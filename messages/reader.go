@@ -1,0 +1,321 @@
+package messages
+
+import (
+	"errors"
+	"math/bits"
+	"strconv"
+	"strings"
+)
+
+// reader is a pull parser over the text of one JSON value that Frame has
+// already validated. It walks the text once, reads each member's value
+// straight into its destination, and never builds an intermediate value.
+//
+// Because a Frame can also be built by hand, the reader trusts nothing: every
+// index is checked, and text that is not as expected sets bad and ends the
+// walk instead of panicking. Structure that the validator would have refused
+// (a missing comma, say) may be read leniently; that is harmless, since only
+// hand-made frames can carry it.
+type reader struct {
+	s     string
+	i     int
+	bad   bool
+	stack *[]uint64 // scratch for skipValue
+}
+
+func (r *reader) ws() {
+	r.i = skipSpace(r.s, r.i)
+}
+
+// peek returns the first byte of the next value, or 0 at the end.
+func (r *reader) peek() byte {
+	r.ws()
+	if r.i < len(r.s) {
+		return r.s[r.i]
+	}
+	return 0
+}
+
+// key moves to the next member of the object being read and returns its
+// name, leaving the reader at the member's value. It returns false once it
+// has consumed the closing brace, or when the text is not as expected.
+func (r *reader) key() (string, bool) {
+	if r.bad {
+		return "", false
+	}
+	r.ws()
+	if r.i < len(r.s) && r.s[r.i] == ',' {
+		r.i++
+		r.ws()
+	}
+	if r.i < len(r.s) && r.s[r.i] == '}' {
+		r.i++
+		return "", false
+	}
+	if r.i >= len(r.s) || r.s[r.i] != '"' {
+		r.bad = true
+		return "", false
+	}
+	k, ok := r.str()
+	if !ok {
+		return "", false
+	}
+	r.ws()
+	if r.i >= len(r.s) || r.s[r.i] != ':' {
+		r.bad = true
+		return "", false
+	}
+	r.i++
+	r.ws()
+	return k, true
+}
+
+// elem moves to the next element of the array being read. It returns false
+// once it has consumed the closing bracket, or when the text is not as
+// expected.
+func (r *reader) elem() bool {
+	if r.bad {
+		return false
+	}
+	r.ws()
+	if r.i < len(r.s) && r.s[r.i] == ',' {
+		r.i++
+		r.ws()
+	}
+	if r.i < len(r.s) && r.s[r.i] == ']' {
+		r.i++
+		return false
+	}
+	if r.i >= len(r.s) {
+		r.bad = true
+		return false
+	}
+	return true
+}
+
+// open consumes the '{' or '[' the caller has peeked.
+func (r *reader) open() { r.i++ }
+
+// str reads a string value; the result aliases the text unless the string
+// holds escapes.
+func (r *reader) str() (string, bool) {
+	s := r.s
+	start := r.i + 1
+	for i := start; i < len(s); {
+		if i+8 <= len(s) {
+			m := stringStops(load64(s, i))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		}
+		switch s[i] {
+		case '"':
+			r.i = i + 1
+			return s[start:i], true
+		case '\\':
+			return r.strEscaped(start)
+		}
+		i++ // a control character, possible only in a hand-made frame
+	}
+	r.bad = true
+	return "", false
+}
+
+func (r *reader) strEscaped(start int) (string, bool) {
+	s := r.s
+	for i := start; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			r.i = i + 1
+			return unescapeJSON(s[start-1 : i+1]), true
+		}
+	}
+	r.bad = true
+	return "", false
+}
+
+// literal consumes true, false or null.
+func (r *reader) literal(lit string) bool {
+	if strings.HasPrefix(r.s[r.i:], lit) {
+		r.i += len(lit)
+		return true
+	}
+	r.bad = true
+	return false
+}
+
+// skip consumes one value of any type.
+func (r *reader) skip() {
+	end, msg := skipValue(r.s, r.i, r.stack)
+	if msg != "" {
+		r.bad = true
+		return
+	}
+	r.i = end
+}
+
+// levelFast reads a book level written exactly the way the server writes
+// it, {"price":N,"size":N}, which spares the general member loop for the
+// most repeated object of all. Any other spelling is left untouched for the
+// general path.
+func (r *reader) levelFast(dst *PriceLevel) bool {
+	const pre, mid = `{"price":`, `,"size":`
+	s, save := r.s, r.i
+	if !strings.HasPrefix(s[save:], pre) {
+		return false
+	}
+	r.i += len(pre)
+	if r.i >= len(s) || !(s[r.i] == '-' || isDigit(s[r.i])) {
+		r.i = save
+		return false
+	}
+	price, _ := r.float()
+	if !strings.HasPrefix(s[r.i:], mid) {
+		r.i = save
+		return false
+	}
+	r.i += len(mid)
+	if r.i >= len(s) || !(s[r.i] == '-' || isDigit(s[r.i])) {
+		r.i = save
+		return false
+	}
+	size, _ := r.int()
+	if r.bad || r.i >= len(s) || s[r.i] != '}' {
+		r.i, r.bad = save, false
+		return false
+	}
+	r.i++
+	*dst = PriceLevel{Price: price, Size: size}
+	return true
+}
+
+// pow10 holds the powers of ten that float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// float reads a number. Prices arrive with few digits, so most take the
+// exact fast path: a mantissa below 2^53 divided by an exactly represented
+// power of ten is correctly rounded, the same result strconv.ParseFloat
+// gives. Anything longer, or with an exponent, goes through strconv.
+func (r *reader) float() (float64, bool) {
+	s := r.s
+	i := r.i
+	start := i
+	neg := i < len(s) && s[i] == '-'
+	if neg {
+		i++
+	}
+	var mant uint64
+	digits, frac := 0, 0
+	for ; i < len(s) && isDigit(s[i]); i++ {
+		mant = mant*10 + uint64(s[i]-'0')
+		digits++
+	}
+	if digits == 0 {
+		r.bad = true
+		return 0, false
+	}
+	if i < len(s) && s[i] == '.' {
+		for i++; i < len(s) && isDigit(s[i]); i++ {
+			mant = mant*10 + uint64(s[i]-'0')
+			digits++
+			frac++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		for ; i < len(s) && isDigit(s[i]); i++ {
+		}
+		digits = 99 // force the slow path
+	}
+	r.i = i
+	if digits <= 15 && frac < len(pow10) {
+		f := float64(mant)
+		if frac > 0 {
+			f /= pow10[frac]
+		}
+		if neg {
+			f = -f
+		}
+		return f, true
+	}
+	f, err := strconv.ParseFloat(s[start:i], 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) { // out of range still yields ±Inf or 0
+		r.bad = true
+		return 0, false
+	}
+	return f, true
+}
+
+// int reads a number as an integer: exactly for plain integers of up to 18
+// digits, otherwise through float64, truncated and clamped.
+func (r *reader) int() (int64, bool) {
+	s := r.s
+	i := r.i
+	neg := i < len(s) && s[i] == '-'
+	if neg {
+		i++
+	}
+	var n uint64
+	digits := 0
+	for ; i < len(s) && isDigit(s[i]) && digits < 19; i++ {
+		n = n*10 + uint64(s[i]-'0')
+		digits++
+	}
+	if digits > 0 && digits <= 18 && (i >= len(s) || (s[i] != '.' && s[i] != 'e' && s[i] != 'E' && !isDigit(s[i]))) {
+		r.i = i
+		if neg {
+			return -int64(n), true
+		}
+		return int64(n), true
+	}
+	f, ok := r.float()
+	if !ok {
+		return 0, false
+	}
+	return clampInt(f), true
+}
+
+func clampInt(f float64) int64 {
+	switch {
+	case f != f: // NaN
+		return 0
+	case f >= 9.223372036854775807e18:
+		return 1<<63 - 1
+	case f <= -9.223372036854775808e18:
+		return -1 << 63
+	}
+	return int64(f)
+}
+
+// typeName names the JSON type of a value by its first byte.
+func typeName(c byte) string {
+	switch c {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	case 0:
+		return "missing"
+	}
+	return "number"
+}
+
+// parseInt parses a decimal integer held in a string value.
+func parseInt(s string) (int64, bool) {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	return n, err == nil
+}

@@ -1,0 +1,326 @@
+package messages
+
+import (
+	"strconv"
+	"strings"
+)
+
+// The frame being decoded is remembered for error messages; the first error
+// met is kept in d.err, and the walk stops there.
+
+func (d *Decoder) begin(f *Frame) {
+	d.event = f.Event
+	d.channel = f.Channel
+	d.err = nil
+}
+
+// finish returns the first error of the walk: a recorded FieldError, or a
+// SyntaxError when the reader met text it could not read (possible only for
+// a hand-made Frame). base is the offset of the reader's text in the frame.
+func (d *Decoder) finish(r *reader, base int) error {
+	err := d.err
+	d.err = nil
+	if err == nil && r.bad {
+		err = &SyntaxError{Offset: base + r.i, Msg: "malformed " + d.event + " payload"}
+	}
+	return err
+}
+
+// typeErr records that field holds a value of the wrong type, and returns
+// false so that helpers can end with it.
+func (d *Decoder) typeErr(field, want, got string) bool {
+	if d.err == nil {
+		d.err = &FieldError{Event: d.event, Channel: d.channel, Field: field, Want: want, Got: got}
+	}
+	return false
+}
+
+// missing returns the error for a required field that is absent.
+func (d *Decoder) missing(field, want string) error {
+	return &FieldError{Event: d.event, Channel: d.channel, Field: field, Want: want, Got: "missing"}
+}
+
+// nest prefixes the field of a recorded error with the path of its parent,
+// for errors met inside nested objects and arrays. idx < 0 means the parent
+// is an object member rather than an array.
+func (d *Decoder) nest(parent string, idx int) {
+	fe, ok := d.err.(*FieldError)
+	if !ok {
+		return
+	}
+	p := parent
+	if idx >= 0 {
+		p += "[" + strconv.Itoa(idx) + "]"
+	}
+	if fe.Field == "" {
+		fe.Field = p
+	} else {
+		fe.Field = p + "." + fe.Field
+	}
+}
+
+// payload starts the walk of the "data" object of a data or snapshot frame.
+func (d *Decoder) payload(f *Frame) (reader, error) {
+	d.begin(f)
+	r := reader{s: f.Data.Raw, stack: &d.stack}
+	if !f.Data.IsObject() {
+		got := "missing"
+		if f.Data.Exists() {
+			got = typeName(r.peek())
+		}
+		return r, &FieldError{Event: d.event, Channel: d.channel, Field: "data", Want: "object", Got: got}
+	}
+	r.ws()
+	r.open()
+	return r, nil
+}
+
+// meta builds the Meta of a payload from its frame.
+func meta(f *Frame) Meta {
+	return Meta{ID: f.ID, Channel: f.Channel, Snapshot: f.Kind == KindSnapshot}
+}
+
+// The value helpers below read the value the reader is at into dst and
+// report whether they stored one. JSON null counts as absent. A value of the
+// wrong type records a FieldError and stores nothing.
+
+func (d *Decoder) str(r *reader, field string, dst *string) bool {
+	switch c := r.peek(); c {
+	case '"':
+		if v, ok := r.str(); ok {
+			*dst = d.intern(v)
+			return true
+		}
+		return false
+	case 'n':
+		r.literal("null")
+		return false
+	default:
+		return d.typeErr(field, "string", typeName(c))
+	}
+}
+
+func (d *Decoder) float(r *reader, field string, dst *float64) bool {
+	switch c := r.peek(); {
+	case c == '-' || isDigit(c):
+		v, ok := r.float()
+		if ok {
+			*dst = v
+		}
+		return ok
+	case c == 'n':
+		r.literal("null")
+		return false
+	default:
+		return d.typeErr(field, "number", typeName(c))
+	}
+}
+
+func (d *Decoder) int(r *reader, field string, dst *int64) bool {
+	switch c := r.peek(); {
+	case c == '-' || isDigit(c):
+		v, ok := r.int()
+		if ok {
+			*dst = v
+		}
+		return ok
+	case c == 'n':
+		r.literal("null")
+		return false
+	default:
+		return d.typeErr(field, "integer", typeName(c))
+	}
+}
+
+func (d *Decoder) flag(r *reader, field string, dst *bool) bool {
+	switch c := r.peek(); c {
+	case 't':
+		*dst = true
+		return r.literal("true")
+	case 'f':
+		*dst = false
+		return r.literal("false")
+	case 'n':
+		r.literal("null")
+		return false
+	default:
+		return d.typeErr(field, "boolean", typeName(c))
+	}
+}
+
+// time accepts epoch microseconds as a number or as a numeric string: the
+// documentation shows strings where the servers send numbers.
+func (d *Decoder) time(r *reader, field string, dst *Timestamp) bool {
+	switch c := r.peek(); {
+	case c == '-' || isDigit(c):
+		v, ok := r.int()
+		if ok {
+			*dst = Timestamp(v)
+		}
+		return ok
+	case c == '"':
+		s, ok := r.str()
+		if !ok {
+			return false
+		}
+		if v, ok := parseInt(s); ok {
+			*dst = Timestamp(v)
+			return true
+		}
+		return d.typeErr(field, "epoch microseconds", "non-numeric string")
+	case c == 'n':
+		r.literal("null")
+		return false
+	default:
+		return d.typeErr(field, "epoch microseconds", typeName(c))
+	}
+}
+
+// serial accepts a number or a numeric string, as some of the official SDKs
+// type it as a string. A non-numeric string is not worth failing a frame
+// over: it stores nothing and reports the field absent.
+func (d *Decoder) serial(r *reader, field string, dst *int64) bool {
+	switch c := r.peek(); {
+	case c == '-' || isDigit(c):
+		v, ok := r.int()
+		if ok {
+			*dst = v
+		}
+		return ok
+	case c == '"':
+		s, ok := r.str()
+		if !ok {
+			return false
+		}
+		v, ok := parseInt(s)
+		if ok {
+			*dst = v
+		}
+		return ok
+	case c == 'n':
+		r.literal("null")
+		return false
+	default:
+		return d.typeErr(field, "integer or numeric string", typeName(c))
+	}
+}
+
+// object enters the object the reader is at. It returns false for null
+// (absent) and records an error for any other type.
+func (d *Decoder) object(r *reader, field string) bool {
+	switch c := r.peek(); c {
+	case '{':
+		r.open()
+		return true
+	case 'n':
+		r.literal("null")
+		return false
+	default:
+		return d.typeErr(field, "object", typeName(c))
+	}
+}
+
+// array enters the array the reader is at, like object.
+func (d *Decoder) array(r *reader, field string) bool {
+	switch c := r.peek(); c {
+	case '[':
+		r.open()
+		return true
+	case 'n':
+		r.literal("null")
+		return false
+	default:
+		return d.typeErr(field, "array", typeName(c))
+	}
+}
+
+// level decodes one {price,size} object. Errors name the member inside the
+// level; the caller adds its own path.
+func (d *Decoder) level(r *reader, dst *PriceLevel) bool {
+	if !d.object(r, "") {
+		return false
+	}
+	*dst = PriceLevel{}
+	for d.err == nil {
+		k, ok := r.key()
+		if !ok {
+			break
+		}
+		switch k {
+		case "price":
+			d.float(r, "price", &dst.Price)
+		case "size":
+			d.int(r, "size", &dst.Size)
+		default:
+			r.skip()
+		}
+	}
+	return d.err == nil && !r.bad
+}
+
+// levelList appends the levels of a bids or asks array to d.levels and
+// returns where they start and how many there are.
+func (d *Decoder) levelList(r *reader, field string) (start, n int, ok bool) {
+	start = len(d.levels)
+	if !d.array(r, field) {
+		return start, 0, false
+	}
+	for d.err == nil && r.elem() {
+		var lv PriceLevel
+		if r.levelFast(&lv) {
+			d.levels = append(d.levels, lv)
+			n++
+			continue
+		}
+		if r.peek() == 'n' {
+			d.typeErr("", "object", "null")
+		} else {
+			d.level(r, &lv)
+		}
+		if d.err != nil {
+			d.nest(field, n)
+			break
+		}
+		d.levels = append(d.levels, lv)
+		n++
+	}
+	return start, n, d.err == nil && !r.bad
+}
+
+// splitLevels copies the bids and asks gathered in d.levels into one owned
+// allocation shared by both slices.
+func (d *Decoder) splitLevels(bidStart, nBids, askStart, nAsks int) (bids, asks []PriceLevel) {
+	if nBids+nAsks == 0 {
+		return nil, nil
+	}
+	all := make([]PriceLevel, nBids+nAsks)
+	copy(all, d.levels[bidStart:bidStart+nBids])
+	copy(all[nBids:], d.levels[askStart:askStart+nAsks])
+	if nBids > 0 {
+		bids = all[:nBids:nBids]
+	}
+	if nAsks > 0 {
+		asks = all[nBids:]
+	}
+	return bids, asks
+}
+
+// fieldIndex builds the name-to-bit table behind the Has methods.
+func fieldIndex(names []string) map[string]uint8 {
+	m := make(map[string]uint8, len(names))
+	for i, n := range names {
+		m[n] = uint8(i)
+	}
+	return m
+}
+
+// hasBit looks name up in a field table and tests its bit in mask.
+func hasBit(table map[string]uint8, mask uint64, name string) bool {
+	i, ok := table[name]
+	return ok && mask&(1<<i) != 0
+}
+
+// splitPath splits "total.tradeValue" into "total" and "tradeValue".
+func splitPath(name string) (head, rest string, ok bool) {
+	return strings.Cut(name, ".")
+}

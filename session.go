@@ -1,0 +1,388 @@
+package marketdata
+
+import (
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-fugle/marketdata/messages"
+	"github.com/gorilla/websocket"
+)
+
+// session is one WebSocket connection: a reader goroutine that decodes and
+// routes frames, a writer goroutine that owns every data write, and the
+// close handshake. A session is never reused: a new connection is a new
+// session with the next connection number.
+type session struct {
+	c   *WebSocketClient
+	ws  *websocket.Conn
+	seq uint64
+
+	out     chan []byte  // frames for the writer
+	control chan control // auth, acks and error frames for the session's owner
+
+	quit       chan struct{} // closed when the session is being torn down
+	quitOnce   sync.Once
+	readerDone chan struct{}
+	writerDone chan struct{}
+
+	closing  atomic.Bool  // our close frame is out: discard everything, report nothing
+	lastRead atomic.Int64 // unix nanoseconds of the last frame read
+
+	failMu  sync.Mutex
+	failErr error // the first local failure (a write error), preferred over the read error
+	readErr error // written by the reader before readerDone closes
+
+	pingMu sync.Mutex
+	pings  map[string]chan struct{} // by the JSON-encoded state of a Ping in flight
+
+	authedAt time.Time
+}
+
+// control carries a frame the session's owner must act on.
+type control struct {
+	kind    messages.Kind
+	message string         // authenticated
+	err     *ServerError   // error frame
+	acks    []messages.Ack // subscribed / unsubscribed
+}
+
+func newSession(c *WebSocketClient, ws *websocket.Conn, seq uint64) *session {
+	s := &session{
+		c:          c,
+		ws:         ws,
+		seq:        seq,
+		out:        make(chan []byte, 64),
+		control:    make(chan control, 64),
+		quit:       make(chan struct{}),
+		readerDone: make(chan struct{}),
+		writerDone: make(chan struct{}),
+		pings:      make(map[string]chan struct{}),
+	}
+	s.lastRead.Store(time.Now().UnixNano())
+	ws.SetReadLimit(c.opt.ReadLimit)
+	c.wg.Add(2)
+	go s.readLoop()
+	go s.writeLoop()
+	return s
+}
+
+// send queues a frame for the writer. It fails only when the session is
+// being torn down.
+func (s *session) send(frame []byte) error {
+	select {
+	case s.out <- frame:
+		return nil
+	case <-s.quit:
+		return ErrNotConnected
+	}
+}
+
+func (s *session) writeLoop() {
+	defer s.c.wg.Done()
+	defer close(s.writerDone)
+	for {
+		select {
+		case frame := <-s.out:
+			_ = s.ws.SetWriteDeadline(time.Now().Add(s.c.opt.WriteTimeout))
+			if err := s.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
+				s.fail(err)
+				return
+			}
+		case <-s.quit:
+			return
+		}
+	}
+}
+
+// fail records a local failure and closes the socket, which ends the reader
+// and so the session.
+func (s *session) fail(err error) {
+	s.failMu.Lock()
+	if s.failErr == nil {
+		s.failErr = err
+	}
+	s.failMu.Unlock()
+	_ = s.ws.Close()
+}
+
+func (s *session) readLoop() {
+	defer s.c.wg.Done()
+	defer close(s.readerDone)
+	dec := messages.NewDecoder()
+	var buf []byte
+	hb := s.c.opt.HeartbeatTimeout
+	for {
+		if hb > 0 {
+			_ = s.ws.SetReadDeadline(time.Now().Add(hb))
+		}
+		typ, r, err := s.ws.NextReader()
+		if err == nil {
+			buf, err = readFrame(buf[:0], r)
+		}
+		if err != nil {
+			s.readErr = err
+			return
+		}
+		s.lastRead.Store(time.Now().UnixNano())
+		if s.closing.Load() {
+			continue // draining until the peer's close frame
+		}
+		s.handle(dec, typ, buf)
+		if cap(buf) > 1<<20 {
+			buf = nil // one huge frame should not pin its buffer for the connection's life
+		}
+	}
+}
+
+// handle vets one inbound message and dispatches it.
+func (s *session) handle(dec *messages.Decoder, typ int, buf []byte) {
+	switch {
+	case typ != websocket.TextMessage:
+		s.c.emit(ErrorEvent{Conn: s.seq, Err: ErrBinaryFrame})
+	case !utf8.Valid(buf):
+		s.malformed(errInvalidUTF8, buf)
+	default:
+		s.dispatch(dec, buf)
+	}
+}
+
+// readFrame reads one message into buf, reusing its capacity.
+func readFrame(buf []byte, r io.Reader) ([]byte, error) {
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, 4096)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// dispatch decodes one frame and routes it. It runs on the reader
+// goroutine; everything it hands on owns its memory, because buf is reused.
+func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
+	c := s.c
+	f, err := dec.Frame(buf)
+	if err != nil {
+		s.malformed(err, buf)
+		return
+	}
+	switch f.Kind {
+	case messages.KindData, messages.KindSnapshot:
+		switch f.Channel {
+		case messages.ChannelTrades:
+			var v messages.Trade
+			if err := dec.Trade(&f, &v); err != nil {
+				s.malformed(err, buf)
+				return
+			}
+			v.Conn = s.seq
+			c.trades.send(v)
+		case messages.ChannelBooks:
+			var v messages.Book
+			if err := dec.Book(&f, &v); err != nil {
+				s.malformed(err, buf)
+				return
+			}
+			v.Conn = s.seq
+			c.books.send(v)
+		case messages.ChannelCandles:
+			var v messages.Candle
+			if err := dec.Candle(&f, &v); err != nil {
+				s.malformed(err, buf)
+				return
+			}
+			v.Conn = s.seq
+			c.candles.send(v)
+		case messages.ChannelAggregates:
+			var v messages.Aggregate
+			if err := dec.Aggregate(&f, &v); err != nil {
+				s.malformed(err, buf)
+				return
+			}
+			v.Conn = s.seq
+			c.aggregates.send(v)
+		case messages.ChannelIndices:
+			var v messages.Index
+			if err := dec.Index(&f, &v); err != nil {
+				s.malformed(err, buf)
+				return
+			}
+			v.Conn = s.seq
+			c.indices.send(v)
+		default:
+			c.emit(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
+		}
+	case messages.KindHeartbeat:
+		var v messages.Heartbeat
+		if err := dec.Heartbeat(&f, &v); err != nil {
+			s.malformed(err, buf)
+			return
+		}
+		c.emit(Heartbeat{Conn: s.seq, Time: v.Time})
+	case messages.KindPong:
+		var v messages.Pong
+		if err := dec.Pong(&f, &v); err != nil {
+			s.malformed(err, buf)
+			return
+		}
+		s.pingMu.Lock()
+		ch := s.pings[string(v.State)]
+		delete(s.pings, string(v.State))
+		s.pingMu.Unlock()
+		if ch != nil {
+			close(ch)
+			return
+		}
+		c.emit(Pong{Conn: s.seq, Time: v.Time, State: v.State})
+	case messages.KindAuthenticated:
+		var v messages.Authenticated
+		if err := dec.Authenticated(&f, &v); err != nil {
+			s.malformed(err, buf)
+			return
+		}
+		s.toOwner(control{kind: f.Kind, message: v.Message})
+	case messages.KindError:
+		var v messages.ErrorFrame
+		if err := dec.Error(&f, &v); err != nil {
+			s.malformed(err, buf)
+			return
+		}
+		s.toOwner(control{kind: f.Kind, err: &ServerError{Code: v.Code, Message: v.Message}})
+	case messages.KindSubscribed, messages.KindUnsubscribed:
+		acks, err := dec.Acks(&f, nil)
+		if err != nil {
+			s.malformed(err, buf)
+			return
+		}
+		s.toOwner(control{kind: f.Kind, acks: acks})
+	default:
+		c.emit(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
+	}
+}
+
+func (s *session) malformed(err error, buf []byte) {
+	s.c.malformed.Add(1)
+	s.c.emit(ErrorEvent{Conn: s.seq, Err: newDecodeError(err, buf)})
+}
+
+// toOwner hands a control frame to whoever owns the session (Connect during
+// authentication, then the supervisor). Both always drain the channel while
+// the session is live, so the wait is short; quit ends it on teardown.
+func (s *session) toOwner(ctl control) {
+	select {
+	case s.control <- ctl:
+	case <-s.quit:
+	}
+}
+
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+// cause says why the session ended, once the reader has returned.
+func (s *session) cause() error {
+	s.failMu.Lock()
+	err := s.failErr
+	s.failMu.Unlock()
+	if err != nil {
+		return &CloseError{Code: websocket.CloseAbnormalClosure, Err: err}
+	}
+	return classifyReadError(s.readErr, s.c.opt.ReadLimit)
+}
+
+func classifyReadError(err error, limit int64) error {
+	var ce *websocket.CloseError
+	var ne net.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ce):
+		return &CloseError{Code: ce.Code, Reason: ce.Text}
+	case errors.Is(err, websocket.ErrReadLimit):
+		return &CloseError{Code: websocket.CloseMessageTooBig, Reason: "frame larger than ReadLimit (" + strconv.FormatInt(limit, 10) + " bytes)", Err: err}
+	case errors.As(err, &ne) && ne.Timeout():
+		return &CloseError{Code: websocket.CloseAbnormalClosure, Err: ErrStaleConnection}
+	default:
+		return &CloseError{Code: websocket.CloseAbnormalClosure, Err: err}
+	}
+}
+
+// ping sends a JSON ping whose state identifies it and returns a channel
+// closed when its pong arrives.
+func (s *session) ping(state string) (<-chan struct{}, func(), error) {
+	key := strconv.Quote(state)
+	ch := make(chan struct{})
+	s.pingMu.Lock()
+	s.pings[key] = ch
+	s.pingMu.Unlock()
+	forget := func() {
+		s.pingMu.Lock()
+		delete(s.pings, key)
+		s.pingMu.Unlock()
+	}
+	if err := s.send(pingFrame(key)); err != nil {
+		forget()
+		return nil, nil, err
+	}
+	return ch, forget, nil
+}
+
+func (s *session) stopWriter() { s.quitOnce.Do(func() { close(s.quit) }) }
+
+// shutdown performs the orderly close: close frame 1000, keep reading and
+// discarding until the peer's close frame or CloseTimeout, then TCP close,
+// then wait for both goroutines. It returns nil when the peer answered.
+func (s *session) shutdown() error {
+	s.closing.Store(true)
+	s.stopWriter()
+	var result error
+	select {
+	case <-s.readerDone:
+		// The connection was already gone: there is nobody to shake hands with.
+	default:
+		timeout := s.c.opt.CloseTimeout
+		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+		if err := s.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(timeout)); err != nil {
+			result = &CloseError{Code: websocket.CloseAbnormalClosure, Err: err}
+			break
+		}
+		t := time.NewTimer(timeout)
+		select {
+		case <-s.readerDone:
+			var ce *websocket.CloseError
+			if !errors.As(s.readErr, &ce) {
+				result = &CloseError{Code: websocket.CloseAbnormalClosure, Err: s.readErr}
+			}
+		case <-t.C:
+			result = ErrCloseTimeout
+		}
+		t.Stop()
+	}
+	_ = s.ws.Close()
+	<-s.readerDone
+	<-s.writerDone
+	return result
+}
+
+// teardown ends a session that is already dead (or must die now) without a
+// handshake.
+func (s *session) teardown() {
+	s.closing.Store(true)
+	s.stopWriter()
+	_ = s.ws.Close()
+	<-s.readerDone
+	<-s.writerDone
+}

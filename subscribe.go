@@ -1,0 +1,491 @@
+package marketdata
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-fugle/marketdata/messages"
+)
+
+// Channel names a stream: trades, candles, books, aggregates or indices.
+type Channel = messages.Channel
+
+// The channels of the API. Stock has all five; futures and options have
+// all but indices.
+const (
+	ChannelTrades     = messages.ChannelTrades
+	ChannelCandles    = messages.ChannelCandles
+	ChannelBooks      = messages.ChannelBooks
+	ChannelAggregates = messages.ChannelAggregates
+	ChannelIndices    = messages.ChannelIndices
+)
+
+// SubscribeRequest names one channel for one or more symbols.
+type SubscribeRequest struct {
+	Channel Channel
+	// Symbols are sent as the server expects: one as "symbol", several as
+	// "symbols". They are not checked against a pattern: futures spreads
+	// contain "/".
+	Symbols []string
+	// IntradayOddLot selects intraday odd-lot trading (stock).
+	IntradayOddLot bool
+	// AfterHours selects the night session (futures and options).
+	AfterHours bool
+}
+
+// Subscription is one (channel, symbol, modifiers) the client wants.
+type Subscription struct {
+	Channel        Channel
+	Symbol         string
+	IntradayOddLot bool
+	AfterHours     bool
+	// ID is the server's id for it on the current connection; the server
+	// may give one id to several subscriptions (a futures alias and its
+	// contract).
+	ID string
+	// Active is true when the server acknowledged it on the current
+	// connection; false while disconnected or awaiting the ack.
+	Active bool
+}
+
+func (s Subscription) String() string {
+	var mods string
+	if s.IntradayOddLot {
+		mods += "+oddlot"
+	}
+	if s.AfterHours {
+		mods += "+afterhours"
+	}
+	return string(s.Channel) + ":" + s.Symbol + mods
+}
+
+// subKey identifies a wanted subscription.
+type subKey struct {
+	channel    Channel
+	symbol     string
+	oddLot     bool
+	afterHours bool
+}
+
+// group is what one subscribe frame can carry: symbols that share a channel
+// and modifiers.
+type group struct {
+	channel    Channel
+	oddLot     bool
+	afterHours bool
+}
+
+func (k subKey) group() group { return group{k.channel, k.oddLot, k.afterHours} }
+
+func (k subKey) subscription() Subscription {
+	return Subscription{Channel: k.channel, Symbol: k.symbol, IntradayOddLot: k.oddLot, AfterHours: k.afterHours}
+}
+
+func (r SubscribeRequest) keys() ([]subKey, error) {
+	if r.Channel == "" {
+		return nil, fmt.Errorf("%w: no channel", ErrInvalidRequest)
+	}
+	if len(r.Symbols) == 0 {
+		return nil, fmt.Errorf("%w: no symbols", ErrInvalidRequest)
+	}
+	keys := make([]subKey, 0, len(r.Symbols))
+	seen := make(map[string]bool, len(r.Symbols))
+	for _, sym := range r.Symbols {
+		if strings.TrimSpace(sym) == "" {
+			return nil, fmt.Errorf("%w: empty symbol", ErrInvalidRequest)
+		}
+		if seen[sym] {
+			continue
+		}
+		seen[sym] = true
+		keys = append(keys, subKey{r.Channel, sym, r.IntradayOddLot, r.AfterHours})
+	}
+	return keys, nil
+}
+
+// waiter is one Subscribe or Unsubscribe call waiting for the server.
+type waiter struct {
+	remaining int
+	err       error
+	done      chan struct{}
+}
+
+func newWaiter() *waiter { return &waiter{done: make(chan struct{})} }
+
+func (w *waiter) resolve(err error) {
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	w.remaining--
+	if w.remaining == 0 {
+		close(w.done)
+	}
+}
+
+func (w *waiter) wait(ctx context.Context) error {
+	select {
+	case <-w.done:
+		return w.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// entry is a wanted subscription and its state on the current connection.
+type entry struct {
+	key     subKey
+	id      string
+	conn    uint64 // the connection on which id is valid; 0 = never acked
+	sent    uint64 // the connection on which a subscribe frame is in flight
+	waiters []*waiter
+}
+
+// registry is the set of wanted subscriptions, reconciled against each
+// connection by the supervisor. It is guarded by the client's mutex.
+type registry struct {
+	wanted map[subKey]*entry
+	// stale holds ids active on connection staleConn that nothing wants any
+	// more, with the Unsubscribe calls waiting for them.
+	stale     map[string][]*waiter
+	staleConn uint64
+}
+
+// request is the one subscribe or unsubscribe frame in flight on a session.
+type request struct {
+	unsubscribe bool
+	keys        []subKey // subscribe
+	ids         []string // unsubscribe
+	frame       []byte
+}
+
+// Subscribe subscribes to one channel for one or more symbols and returns
+// once the server has acknowledged every symbol, or with the server's error
+// (a *ServerError). The subscription is remembered and restored after every
+// reconnect. Called while disconnected (or before Connect), it waits for the
+// next connection. If ctx ends first, Subscribe returns ctx's error but the
+// subscription stays wanted and will be made; Unsubscribe drops it.
+func (c *WebSocketClient) Subscribe(ctx context.Context, req SubscribeRequest) error {
+	keys, err := req.keys()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if err := c.usable(); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	w := newWaiter()
+	for _, k := range keys {
+		e := c.subs.wanted[k]
+		if e == nil {
+			e = &entry{key: k}
+			c.subs.wanted[k] = e
+		}
+		if c.sess != nil && e.conn == c.sess.seq {
+			continue // already active
+		}
+		e.waiters = append(e.waiters, w)
+		w.remaining++
+	}
+	c.mu.Unlock()
+	if w.remaining == 0 {
+		return nil
+	}
+	c.wakeSupervisor()
+	return w.wait(ctx)
+}
+
+// Unsubscribe drops the named subscriptions. When they are active it sends
+// one unsubscribe frame by their server ids (an id another wanted
+// subscription shares is kept) and waits for the server's ack; while
+// disconnected it only forgets them. Naming nothing subscribed returns
+// ErrNotSubscribed.
+func (c *WebSocketClient) Unsubscribe(ctx context.Context, req SubscribeRequest) error {
+	keys, err := req.keys()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if err := c.usable(); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	found := 0
+	w := newWaiter()
+	ids := map[string]bool{}
+	for _, k := range keys {
+		e := c.subs.wanted[k]
+		if e == nil {
+			continue
+		}
+		found++
+		delete(c.subs.wanted, k)
+		for _, pw := range e.waiters {
+			pw.resolve(ErrUnsubscribed)
+		}
+		if c.sess != nil && e.conn == c.sess.seq && e.id != "" && !ids[e.id] {
+			ids[e.id] = true
+			if c.subs.staleConn != c.sess.seq {
+				c.subs.stale, c.subs.staleConn = map[string][]*waiter{}, c.sess.seq
+			}
+			c.subs.stale[e.id] = append(c.subs.stale[e.id], w)
+			w.remaining++
+		}
+	}
+	c.mu.Unlock()
+	if found == 0 {
+		return ErrNotSubscribed
+	}
+	if w.remaining == 0 {
+		return nil
+	}
+	c.wakeSupervisor()
+	return w.wait(ctx)
+}
+
+// Subscriptions lists every wanted subscription, sorted, with its id and
+// whether it is active on the current connection.
+func (c *WebSocketClient) Subscriptions() []Subscription {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]Subscription, 0, len(c.subs.wanted))
+	for _, e := range c.subs.wanted {
+		s := e.key.subscription()
+		s.ID = e.id
+		s.Active = c.sess != nil && e.conn == c.sess.seq
+		if !s.Active {
+			s.ID = ""
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return lessSub(out[i], out[j]) })
+	return out
+}
+
+func lessSub(a, b Subscription) bool {
+	if a.Channel != b.Channel {
+		return a.Channel < b.Channel
+	}
+	if a.IntradayOddLot != b.IntradayOddLot {
+		return b.IntradayOddLot
+	}
+	if a.AfterHours != b.AfterHours {
+		return b.AfterHours
+	}
+	return a.Symbol < b.Symbol
+}
+
+// ListSubscriptions asks the server for its own list of this connection's
+// subscriptions. The reply's shape is undocumented, so it arrives on Events
+// as an Unknown event with Event "subscriptions".
+func (c *WebSocketClient) ListSubscriptions() error {
+	s := c.liveSession()
+	if s == nil {
+		return ErrNotConnected
+	}
+	return s.send(subscriptionsFrame)
+}
+
+// nextRequest picks the next frame that brings the connection closer to the
+// wanted set: first unsubscribes of ids nothing wants, then one subscribe
+// frame per (channel, modifiers), at most MaxSymbolsPerSend symbols each.
+// Called with c.mu held.
+func (r *registry) nextRequest(seq uint64, maxSymbols int) *request {
+	if r.staleConn == seq && len(r.stale) > 0 {
+		inUse := map[string]bool{}
+		for _, e := range r.wanted {
+			if e.conn == seq && e.id != "" {
+				inUse[e.id] = true
+			}
+		}
+		var ids []string
+		for id, ws := range r.stale {
+			if inUse[id] {
+				// Shared with a subscription still wanted: keep it.
+				for _, w := range ws {
+					w.resolve(nil)
+				}
+				delete(r.stale, id)
+				continue
+			}
+			ids = append(ids, id)
+		}
+		if len(ids) > 0 {
+			sort.Strings(ids)
+			if len(ids) > maxSymbols {
+				ids = ids[:maxSymbols]
+			}
+			return &request{unsubscribe: true, ids: ids, frame: unsubscribeFrame(ids)}
+		}
+	}
+	var pending []*entry
+	for _, e := range r.wanted {
+		if e.conn != seq && e.sent != seq {
+			pending = append(pending, e)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	sort.Slice(pending, func(i, j int) bool {
+		return lessSub(pending[i].key.subscription(), pending[j].key.subscription())
+	})
+	g := pending[0].key.group()
+	var keys []subKey
+	var symbols []string
+	for _, e := range pending {
+		if e.key.group() != g || len(keys) == maxSymbols {
+			continue
+		}
+		e.sent = seq
+		keys = append(keys, e.key)
+		symbols = append(symbols, e.key.symbol)
+	}
+	return &request{keys: keys, frame: subscribeFrame(g, symbols)}
+}
+
+// applyAcks records the server's answer to req on connection seq. A nil
+// serverErr means acks answered it. It returns the subscriptions that
+// failed. Called with c.mu held.
+func (r *registry) apply(seq uint64, req *request, acks []messages.Ack, serverErr error) []SubscriptionFailure {
+	if req.unsubscribe {
+		for _, id := range req.ids {
+			for _, w := range r.stale[id] {
+				w.resolve(serverErr)
+			}
+			delete(r.stale, id)
+		}
+		return nil
+	}
+	if serverErr != nil {
+		var failed []SubscriptionFailure
+		for _, k := range req.keys {
+			e := r.wanted[k]
+			if e == nil || e.sent != seq {
+				continue
+			}
+			delete(r.wanted, k)
+			for _, w := range e.waiters {
+				w.resolve(serverErr)
+			}
+			failed = append(failed, SubscriptionFailure{Subscription: k.subscription(), Err: serverErr})
+		}
+		return failed
+	}
+	// Match acks to keys by symbol; what is left is matched in order, since a
+	// server may answer an alias with the contract it resolved to.
+	ids := make([]string, len(req.keys))
+	matched := make([]bool, len(req.keys))
+	used := make([]bool, len(acks))
+	for i, k := range req.keys {
+		for j, a := range acks {
+			if !used[j] && a.Symbol == k.symbol {
+				ids[i], matched[i], used[j] = a.ID, true, true
+				break
+			}
+		}
+	}
+	j := 0
+	for i := range req.keys {
+		if matched[i] {
+			continue
+		}
+		for j < len(acks) && used[j] {
+			j++
+		}
+		if j < len(acks) {
+			ids[i], used[j] = acks[j].ID, true
+		}
+	}
+	for i, k := range req.keys {
+		e := r.wanted[k]
+		if e == nil || e.sent != seq {
+			// Unsubscribed while the request was in flight.
+			if ids[i] != "" {
+				if r.staleConn != seq {
+					r.stale, r.staleConn = map[string][]*waiter{}, seq
+				}
+				if _, ok := r.stale[ids[i]]; !ok {
+					r.stale[ids[i]] = nil
+				}
+			}
+			continue
+		}
+		e.id, e.conn = ids[i], seq
+		for _, w := range e.waiters {
+			w.resolve(nil)
+		}
+		e.waiters = nil
+	}
+	return nil
+}
+
+// connectionLost forgets what only lived on connection seq: ids to
+// unsubscribe (the server dropped them with the connection).
+func (r *registry) connectionLost(seq uint64) {
+	if r.staleConn != seq {
+		return
+	}
+	for id, ws := range r.stale {
+		for _, w := range ws {
+			w.resolve(nil)
+		}
+		delete(r.stale, id)
+	}
+}
+
+// end resolves every waiter with err: the client will not connect again.
+func (r *registry) end(err error) {
+	for _, e := range r.wanted {
+		for _, w := range e.waiters {
+			w.resolve(err)
+		}
+		e.waiters = nil
+	}
+	for id, ws := range r.stale {
+		for _, w := range ws {
+			w.resolve(err)
+		}
+		delete(r.stale, id)
+	}
+}
+
+// active lists the subscriptions active on connection seq.
+func (r *registry) active(seq uint64) []Subscription {
+	var out []Subscription
+	for _, e := range r.wanted {
+		if e.conn == seq {
+			s := e.key.subscription()
+			s.ID, s.Active = e.id, true
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return lessSub(out[i], out[j]) })
+	return out
+}
+
+// Ping sends a JSON ping and returns the round-trip time to its pong.
+// The server counts every pong as an action, so ping sparingly.
+func (c *WebSocketClient) Ping(ctx context.Context) (time.Duration, error) {
+	s := c.liveSession()
+	if s == nil {
+		return 0, ErrNotConnected
+	}
+	start := time.Now()
+	done, forget, err := s.ping(fmt.Sprintf("ping-%d", c.pingSeq.Add(1)))
+	if err != nil {
+		return 0, err
+	}
+	defer forget()
+	select {
+	case <-done:
+		return time.Since(start), nil
+	case <-s.readerDone:
+		return 0, ErrNotConnected
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
