@@ -300,7 +300,10 @@ func TestFlappingServerBacksOff(t *testing.T) {
 
 func TestCloseDuringBackoffWait(t *testing.T) {
 	srv := newServer(t)
-	c := newClient(t, srv, func(o *WebSocketClientOption) { o.ReconnectInitialInterval = time.Hour; o.ReconnectMaxInterval = time.Hour })
+	c := newClient(t, srv, func(o *WebSocketClientOption) {
+		o.ReconnectInitialInterval = time.Hour
+		o.ReconnectMaxInterval = time.Hour
+	})
 	connect(t, c)
 	srv.DropAll()
 	nextEvent[Reconnecting](t, c, nil)
@@ -372,7 +375,9 @@ func TestSubscribeBeforeConnect(t *testing.T) {
 	srv := newServer(t)
 	c := newClient(t, srv, nil)
 	done := make(chan error, 1)
-	go func() { done <- c.Subscribe(testCtx(t), SubscribeRequest{Channel: ChannelTrades, Symbols: []string{"2330"}}) }()
+	go func() {
+		done <- c.Subscribe(testCtx(t), SubscribeRequest{Channel: ChannelTrades, Symbols: []string{"2330"}})
+	}()
 	eventually(t, "the subscription to be wanted", func() bool { return len(c.Subscriptions()) == 1 })
 	connect(t, c)
 	if err := <-done; err != nil {

@@ -117,9 +117,15 @@ func (s *session) readLoop() {
 	dec := messages.NewDecoder()
 	var buf []byte
 	hb := s.c.opt.HeartbeatTimeout
+	// Moving the deadline costs a poller update, so it moves only when it
+	// has fallen 1/16 of the timeout behind: silence is still caught
+	// between 15/16 of the timeout and the timeout.
+	now := time.Now()
+	var deadlineSet time.Time
 	for {
-		if hb > 0 {
-			_ = s.ws.SetReadDeadline(time.Now().Add(hb))
+		if hb > 0 && now.Sub(deadlineSet) > hb/16 {
+			_ = s.ws.SetReadDeadline(now.Add(hb))
+			deadlineSet = now
 		}
 		typ, r, err := s.ws.NextReader()
 		if err == nil {
@@ -129,7 +135,8 @@ func (s *session) readLoop() {
 			s.readErr = err
 			return
 		}
-		s.lastRead.Store(time.Now().UnixNano())
+		now = time.Now()
+		s.lastRead.Store(now.UnixNano())
 		if s.closing.Load() {
 			continue // draining until the peer's close frame
 		}

@@ -83,6 +83,9 @@ func bytesToString(b []byte) string {
 func (d *Decoder) Frame(raw []byte) (Frame, error) {
 	s := bytesToString(raw)
 	env, serr := scanEnvelope(s, &d.stack)
+	if cap(d.stack) > maxScratch {
+		d.stack = nil
+	}
 	if serr != nil {
 		return Frame{}, serr
 	}

@@ -3,8 +3,6 @@ package messages
 import (
 	"errors"
 	"strconv"
-
-	"github.com/tidwall/gjson"
 )
 
 // ErrMalformed is wrapped by every error the decoder returns: a frame that
@@ -38,9 +36,13 @@ type FieldError struct {
 
 // Error names the frame, the field, and the expected and actual types.
 func (e *FieldError) Error() string {
-	s := "messages: malformed frame: " + e.Event
-	if e.Channel != "" {
-		s += "/" + string(e.Channel)
+	s := "messages: malformed frame"
+	if e.Event != "" {
+		s = "messages: malformed " + e.Event
+		if e.Channel != "" {
+			s += "/" + string(e.Channel)
+		}
+		s += " frame"
 	}
 	if e.Got == "missing" {
 		return s + ": field " + strconv.Quote(e.Field) + " is missing (want " + e.Want + ")"
@@ -50,24 +52,3 @@ func (e *FieldError) Error() string {
 
 // Unwrap returns ErrMalformed.
 func (e *FieldError) Unwrap() error { return ErrMalformed }
-
-// jsonType names the JSON type of v for error messages.
-func jsonType(v gjson.Result) string {
-	switch v.Type {
-	case gjson.Null:
-		if v.Exists() {
-			return "null"
-		}
-		return "missing"
-	case gjson.False, gjson.True:
-		return "boolean"
-	case gjson.Number:
-		return "number"
-	case gjson.String:
-		return "string"
-	}
-	if v.IsArray() {
-		return "array"
-	}
-	return "object"
-}

@@ -150,6 +150,10 @@ func hasLiteral(s string, i int, lit string) bool {
 	return len(s)-i >= len(lit) && s[i:i+len(lit)] == lit
 }
 
+// maxDepth bounds the nesting of a frame, as encoding/json does. The
+// protocol nests three levels deep; the bound only stops hostile input.
+const maxDepth = 10000
+
 // skipValue checks the JSON value starting at or after s[i] (leading white
 // space allowed) and returns the index just past it. On failure msg is not
 // empty and the index is where decoding stopped. stack is scratch space for
@@ -182,6 +186,9 @@ value:
 		if i < len(s) && s[i] == c+2 { // '}' and ']' follow '{' and '[' by two
 			i++
 			goto after
+		}
+		if depth >= maxDepth {
+			return i, "nesting too deep"
 		}
 		if w := depth >> 6; w == len(stk) {
 			stk = append(stk, 0)

@@ -353,6 +353,7 @@ func (d *Decoder) Trade(f *Frame, out *Trade) error {
 	if m&(1<<trTrades) != 0 && len(d.ticks) > 0 {
 		out.Trades = make([]TradeTick, len(d.ticks))
 		copy(out.Trades, d.ticks)
+		d.trimScratch()
 	}
 	out.has = m
 	return nil

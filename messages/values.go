@@ -287,9 +287,26 @@ func (d *Decoder) levelList(r *reader, field string) (start, n int, ok bool) {
 	return start, n, d.err == nil && !r.bad
 }
 
+// maxScratch bounds the scratch slices a Decoder keeps between frames, so
+// that one huge frame does not pin its memory for the life of the Decoder.
+const maxScratch = 1024
+
+func (d *Decoder) trimScratch() {
+	if cap(d.levels) > maxScratch {
+		d.levels = nil
+	}
+	if cap(d.ticks) > maxScratch {
+		d.ticks = nil
+	}
+	if cap(d.stack) > maxScratch {
+		d.stack = nil
+	}
+}
+
 // splitLevels copies the bids and asks gathered in d.levels into one owned
 // allocation shared by both slices.
 func (d *Decoder) splitLevels(bidStart, nBids, askStart, nAsks int) (bids, asks []PriceLevel) {
+	defer d.trimScratch()
 	if nBids+nAsks == 0 {
 		return nil, nil
 	}
