@@ -197,6 +197,25 @@ func TestSubscribeRejectedByServer(t *testing.T) {
 	subscribe(t, c, ChannelTrades, "2330")
 }
 
+func TestSubscribeManyWithOneRefused(t *testing.T) {
+	srv := newServer(t)
+	srv.RejectSymbol("books", "9999", 1003, "Invalid symbol")
+	c := newClient(t, srv, nil)
+	connect(t, c)
+	err := c.Subscribe(testCtx(t), SubscribeRequest{Channel: ChannelBooks, Symbols: []string{"2330", "9999", "2317"}})
+	var se *ServerError
+	if !errors.As(err, &se) || se.Code != 1003 {
+		t.Fatalf("err = %v, want the server's 1003", err)
+	}
+	got := c.Subscriptions()
+	if len(got) != 2 || got[0].Symbol != "2317" || got[1].Symbol != "2330" || !got[0].Active || !got[1].Active {
+		t.Fatalf("Subscriptions() = %v, want the two valid symbols active", got)
+	}
+	if subs := serverSubs(srv.Conns()[0]); !equalStrings(subs, []string{"books:2317", "books:2330"}) {
+		t.Fatalf("server holds %v", subs)
+	}
+}
+
 func TestSubscribeInvalidRequest(t *testing.T) {
 	srv := newServer(t)
 	c := newClient(t, srv, nil)

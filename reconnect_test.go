@@ -457,3 +457,30 @@ func TestHundredReconnectCycles(t *testing.T) {
 		return runtime.NumGoroutine() <= baseG && openFDs(t) <= baseFD
 	})
 }
+
+func TestRestoreReportsEachFailedSubscription(t *testing.T) {
+	srv := newServer(t)
+	c := newClient(t, srv, nil)
+	connect(t, c)
+	subscribe(t, c, ChannelTrades, "2330", "2317", "2454")
+	srv.RejectSymbol("trades", "2317", 1003, "Invalid symbol")
+	srv.DropAll()
+	rs, _ := nextEvent[Resubscribed](t, c, nil)
+	if len(rs.Failed) != 1 || rs.Failed[0].Subscription.Symbol != "2317" || rs.Failed[0].Subscription.Channel != ChannelTrades {
+		t.Fatalf("failed = %+v, want trades:2317 alone", rs.Failed)
+	}
+	var se *ServerError
+	if !errors.As(rs.Failed[0].Err, &se) || se.Code != 1003 {
+		t.Fatalf("failure error = %v", rs.Failed[0].Err)
+	}
+	if len(rs.Restored) != 2 {
+		t.Fatalf("restored = %v", rs.Restored)
+	}
+	conns := srv.Conns()
+	if got := serverSubs(conns[len(conns)-1]); !equalStrings(got, []string{"trades:2330", "trades:2454"}) {
+		t.Fatalf("server holds %v", got)
+	}
+	if got := c.Subscriptions(); len(got) != 2 {
+		t.Fatalf("still wanted: %v", got)
+	}
+}

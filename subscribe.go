@@ -140,6 +140,9 @@ type entry struct {
 	id      string
 	conn    uint64 // the connection on which id is valid; 0 = never acked
 	sent    uint64 // the connection on which a subscribe frame is in flight
+	// alone: a frame carrying it with others was refused, so it is sent by
+	// itself to learn which symbol the server objects to.
+	alone   bool
 	waiters []*waiter
 }
 
@@ -163,7 +166,9 @@ type request struct {
 
 // Subscribe subscribes to one channel for one or more symbols and returns
 // once the server has acknowledged every symbol, or with the server's error
-// (a *ServerError). The subscription is remembered and restored after every
+// (a *ServerError). When the server refuses a frame of several symbols, they
+// are sent again one by one: the symbols it accepts stay subscribed, and
+// Subscribe returns the error of one it refused. The subscription is remembered and restored after every
 // reconnect. Called while disconnected (or before Connect), it waits for the
 // next connection. If ctx ends first, Subscribe returns ctx's error but the
 // subscription stays wanted and will be made; Unsubscribe drops it.
@@ -333,11 +338,12 @@ func (r *registry) nextRequest(seq uint64, maxSymbols int) *request {
 	sort.Slice(pending, func(i, j int) bool {
 		return lessSub(pending[i].key.subscription(), pending[j].key.subscription())
 	})
+	sort.SliceStable(pending, func(i, j int) bool { return pending[i].alone && !pending[j].alone })
 	g := pending[0].key.group()
 	var keys []subKey
 	var symbols []string
 	for _, e := range pending {
-		if e.key.group() != g || len(keys) == maxSymbols {
+		if e.key.group() != g || len(keys) == maxSymbols || (len(keys) > 0 && (e.alone || pending[0].alone)) {
 			continue
 		}
 		e.sent = seq
@@ -357,6 +363,16 @@ func (r *registry) apply(seq uint64, req *request, acks []messages.Ack, serverEr
 				w.resolve(serverErr)
 			}
 			delete(r.stale, id)
+		}
+		return nil
+	}
+	if serverErr != nil && len(req.keys) > 1 {
+		// The server refuses a frame whole: retry its symbols one by one so
+		// that only the ones it objects to fail.
+		for _, k := range req.keys {
+			if e := r.wanted[k]; e != nil && e.sent == seq {
+				e.sent, e.alone = 0, true
+			}
 		}
 		return nil
 	}
@@ -414,7 +430,7 @@ func (r *registry) apply(seq uint64, req *request, acks []messages.Ack, serverEr
 			}
 			continue
 		}
-		e.id, e.conn = ids[i], seq
+		e.id, e.conn, e.alone = ids[i], seq, false
 		for _, w := range e.waiters {
 			w.resolve(nil)
 		}

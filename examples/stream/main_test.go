@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/go-fugle/marketdata/marketdatatest"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestSimulatedFeedNDJSON(t *testing.T) {
+	t.Setenv("FUGLE_API_KEY", "")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"-for", "700ms", "-json", "-rate", "50", "-channels", "trades,books,aggregates"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr: %s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "simulated feed") {
+		t.Fatalf("stderr does not say the feed is simulated: %q", stderr.String())
+	}
+	if lines := strings.Count(stderr.String(), "\n"); lines != 1 {
+		t.Fatalf("stderr has %d lines, want only the notice: %q", lines, stderr.String())
+	}
+	kinds := map[string]int{}
+	var last map[string]any
+	sc := bufio.NewScanner(&stdout)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var obj map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &obj); err != nil {
+			t.Fatalf("not JSON: %q: %v", sc.Text(), err)
+		}
+		kinds[obj["type"].(string)]++
+		last = obj
+	}
+	for _, k := range []string{"trade", "book", "aggregate", "event"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s line in %v", k, kinds)
+		}
+	}
+	if last["event"] != "disconnected" || last["willReconnect"] != false || last["code"] != float64(1000) {
+		t.Fatalf("last line = %v, want the orderly disconnect", last)
+	}
+}
+
+func TestRejectedKeyExitsNonZero(t *testing.T) {
+	srv := marketdatatest.NewServer(marketdatatest.WithAPIKey("right-key"))
+	defer srv.Close()
+	t.Setenv("FUGLE_API_KEY", "wrong-key")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"-endpoint", srv.StockURL(), "-for", "10s"}, &stdout, &stderr)
+	if code == 0 {
+		t.Fatal("exit 0 with a rejected key")
+	}
+	msg := stderr.String()
+	if strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "rejected") || strings.Contains(msg, "wrong-key") {
+		t.Fatalf("stderr = %q, want one line naming the rejection, without the key", msg)
+	}
+}
