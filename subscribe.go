@@ -195,8 +195,9 @@ func (c *WebSocketClient) Subscribe(ctx context.Context, req SubscribeRequest) e
 		e.waiters = append(e.waiters, w)
 		w.remaining++
 	}
+	pending := w.remaining // the supervisor may resolve w as soon as the lock is released
 	c.mu.Unlock()
-	if w.remaining == 0 {
+	if pending == 0 {
 		return nil
 	}
 	c.wakeSupervisor()
@@ -240,11 +241,12 @@ func (c *WebSocketClient) Unsubscribe(ctx context.Context, req SubscribeRequest)
 			w.remaining++
 		}
 	}
+	pending := w.remaining
 	c.mu.Unlock()
 	if found == 0 {
 		return ErrNotSubscribed
 	}
-	if w.remaining == 0 {
+	if pending == 0 {
 		return nil
 	}
 	c.wakeSupervisor()

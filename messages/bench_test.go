@@ -9,10 +9,14 @@ import (
 
 // Run with: go test -run xxx -bench . -benchmem ./messages/
 //
-// Each data frame is decoded twice: through a Decoder the way the client
-// reads (Frame, then the typed method, reusing one Decoder and one output
-// value), and with encoding/json into plain tagged structs of the same
-// fields, envelope included.
+// Each data frame is decoded twice. BenchmarkDecode/<frame>/gjson is the
+// client's path through a Decoder: Frame (whose Data is a gjson.Result),
+// then the typed method, reusing one Decoder and one output value.
+// BenchmarkDecode/<frame>/encoding_json decodes the same bytes with
+// encoding/json into plain tagged structs of the same fields, envelope
+// included. The target is a speed-up of at least 5x on every frame, and at
+// most one allocation for a stock trade or book once its strings are
+// interned.
 
 type jsonLevel struct {
 	Price float64 `json:"price"`

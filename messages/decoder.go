@@ -28,9 +28,9 @@ const (
 	// maxInternLen keeps long strings (messages, odd payloads) out of the
 	// table: they rarely repeat and would crowd out the symbols.
 	maxInternLen = 64
-	// recentSize is the number of slots of the direct-mapped cache in front
-	// of the intern table; a hit there costs a hash of a few bytes and one
-	// comparison instead of a map lookup.
+	// recentBits sizes the direct-mapped cache in front of the intern
+	// table: a hit there costs a hash of a few bytes and one comparison
+	// instead of a map lookup.
 	recentBits = 8
 	recentSize = 1 << recentBits
 )

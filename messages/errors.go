@@ -31,7 +31,7 @@ type FieldError struct {
 	Channel Channel // the frame's channel, if any
 	Field   string  // path of the field inside the frame's data, such as "bids[2].price"
 	Want    string  // what the decoder accepts there
-	Got     string  // the JSON type found: "string", "number", "object", "array", "boolean", "null", or "missing"
+	Got     string  // what was found: a JSON type ("string", "number", "object", "array", "boolean", "null"), "non-numeric string", or "missing"
 }
 
 // Error names the frame, the field, and the expected and actual types.

@@ -225,3 +225,5 @@ func assertNoAlias(t *testing.T, v any, buf []byte) {
 	}
 	walk("", reflect.ValueOf(v))
 }
+
+func unsafeStringData(s string) *byte { return unsafe.StringData(s) }

@@ -254,33 +254,42 @@ func (r *reader) float() (float64, bool) {
 	return f, true
 }
 
-// int reads a number as an integer: exactly for plain integers of up to 18
-// digits, otherwise through float64, truncated and clamped.
+// int reads a number as an integer: exactly for a plain integer that fits
+// in int64 (clamped when it does not), and through float64, truncated
+// towards zero, when it has a fraction or an exponent.
 func (r *reader) int() (int64, bool) {
 	s := r.s
-	i := r.i
+	start := r.i
+	i := start
 	neg := i < len(s) && s[i] == '-'
 	if neg {
 		i++
 	}
 	var n uint64
 	digits := 0
-	for ; i < len(s) && isDigit(s[i]) && digits < 19; i++ {
+	for ; i < len(s) && isDigit(s[i]); i++ {
 		n = n*10 + uint64(s[i]-'0')
 		digits++
 	}
-	if digits > 0 && digits <= 18 && (i >= len(s) || (s[i] != '.' && s[i] != 'e' && s[i] != 'E' && !isDigit(s[i]))) {
-		r.i = i
-		if neg {
-			return -int64(n), true
+	if digits == 0 || (i < len(s) && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')) {
+		f, ok := r.float()
+		return clampInt(f), ok
+	}
+	r.i = i
+	if digits > 18 { // may overflow: let strconv decide
+		v, err := strconv.ParseInt(s[start:i], 10, 64)
+		if err != nil {
+			if neg {
+				return -1 << 63, true
+			}
+			return 1<<63 - 1, true
 		}
-		return int64(n), true
+		return v, true
 	}
-	f, ok := r.float()
-	if !ok {
-		return 0, false
+	if neg {
+		return -int64(n), true
 	}
-	return clampInt(f), true
+	return int64(n), true
 }
 
 func clampInt(f float64) int64 {

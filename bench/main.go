@@ -1,0 +1,409 @@
+// Command bench measures the SDK end to end against a local endpoint on
+// 127.0.0.1 and compares it with a bare gorilla/websocket read loop and with
+// the official Node SDK receiving the same frames.
+//
+//	go run ./bench                   # a readable report (about 1.5 minutes on 2 cores)
+//	go run ./bench -json             # one JSON object on stdout, progress on stderr
+//	go run ./bench -json -svg bench/chart.svg > bench/results.json
+//	go run ./bench -chart bench/results.json > bench/chart.svg
+//
+// It runs three parts in one process:
+//
+//   - throughput: the endpoint streams the same -n pre-built frames (50%
+//     trades, 30% books, 20% aggregates over -symbols symbols) to each
+//     client in turn: gorilla-raw, sdk and node-sdk. Each client measures
+//     from its first message to its last.
+//   - latency: the endpoint sends at -latency-rate, writing its clock into
+//     the serial of every trades frame; the consumer subtracts it from its
+//     own clock at receipt.
+//   - memory: the SDK with -memory-subs subscriptions receives
+//     -memory-messages messages; HeapInuse after runtime.GC is read at the
+//     first message, after a warm-up, and at the end.
+//
+// See BENCHMARKS.md for a run and what it shows.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/go-fugle/marketdata"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command-line flags.
+type options struct {
+	n           int
+	symbols     int
+	clients     string
+	buffer      int
+	latRate     float64
+	latDuration time.Duration
+	latWarmup   time.Duration
+	memMessages int
+	memSubs     int
+	memBuffer   int
+	jsonOut     bool
+	svg         string
+	chart       string
+	node        string
+	moduleDir   string
+	cpuprofile  string
+}
+
+func parseFlags() options {
+	var o options
+	flag.IntVar(&o.n, "n", 1_000_000, "messages per client in the throughput runs")
+	flag.IntVar(&o.symbols, "symbols", 50, "symbols in the throughput and latency runs (each on trades, books and aggregates)")
+	flag.StringVar(&o.clients, "clients", "gorilla-raw,sdk,node-sdk", "throughput clients to run, comma-separated; empty skips throughput")
+	flag.IntVar(&o.buffer, "buffer", 16384, "the SDK's BufferSize (capacity of each typed channel)")
+	flag.Float64Var(&o.latRate, "latency-rate", 10_000, "messages per second in the latency runs")
+	flag.DurationVar(&o.latDuration, "latency-duration", 10*time.Second, "measured length of each latency run; 0 skips latency")
+	flag.DurationVar(&o.latWarmup, "latency-warmup", time.Second, "unmeasured start of each latency run")
+	flag.IntVar(&o.memMessages, "memory-messages", 10_000_000, "messages in the memory run; 0 skips it")
+	flag.IntVar(&o.memSubs, "memory-subs", 2000, "subscriptions in the memory run (symbols spread over trades, books and aggregates)")
+	flag.IntVar(&o.memBuffer, "memory-buffer", 0, "the SDK's BufferSize in the memory run (0: the SDK's default)")
+	flag.BoolVar(&o.jsonOut, "json", false, "print one JSON object with every figure instead of the table")
+	flag.StringVar(&o.svg, "svg", "", "also write a chart of the results to this file")
+	flag.StringVar(&o.chart, "chart", "", "draw the chart of a results file written by -json to stdout, and run nothing")
+	flag.StringVar(&o.node, "node", "node", "the node binary")
+	flag.StringVar(&o.moduleDir, "node-modules", "", "folder whose node_modules holds @fugle/marketdata (default: interop/node of this repository)")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole program to this file")
+	flag.Parse()
+	return o
+}
+
+func run() error {
+	o := parseFlags()
+	if o.chart != "" {
+		return chartFromFile(o.chart)
+	}
+	if o.n < 2 || o.symbols < 1 || o.buffer < 1 || o.memBuffer < 0 || o.latRate <= 0 || o.memSubs < 3 {
+		return errors.New("-n must be at least 2, -symbols and -buffer at least 1, -memory-buffer not negative, -latency-rate positive, -memory-subs at least 3")
+	}
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	began := time.Now()
+	ep, err := newEndpoint()
+	if err != nil {
+		return err
+	}
+	defer ep.close()
+
+	r := &results{Machine: machineInfo(o.node), Valid: true}
+	r.Config = config{
+		Messages:          o.n,
+		Symbols:           o.symbols,
+		Subscriptions:     3 * o.symbols,
+		Mix:               fmt.Sprintf("%d%% trades, %d%% books, %d%% aggregates", mixTrades, mixBooks, mixAggregates),
+		SDKBufferSize:     o.buffer,
+		SDKDropPolicy:     "block (BlockTimeout 1m)",
+		LatencyRate:       o.latRate,
+		LatencySeconds:    o.latDuration.Seconds(),
+		LatencyWarmup:     o.latWarmup.Seconds(),
+		MemoryMessages:    o.memMessages,
+		MemorySubs:        o.memSubs,
+		NodeSDK:           "@fugle/marketdata 1.6.0 (interop/node/package-lock.json)",
+		ReproduceCommand:  "go run ./bench " + strings.Join(os.Args[1:], " "),
+		ThroughputClients: o.clients,
+	}
+	r.Config.ReproduceCommand = strings.TrimSpace(r.Config.ReproduceCommand)
+	fail := func(format string, args ...any) {
+		r.Valid = false
+		r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+	}
+
+	symbols := symbolList(o.symbols)
+	work := newWorkload(symbols, false, 9)
+	r.Config.AvgFrameBytes = avgFrame(work.pool)
+	if o.clients != "" {
+		throughput(ctx, ep, o, work, r, fail)
+	}
+	if o.latDuration > 0 {
+		latency(ctx, ep, o, symbols, r, fail)
+	}
+	if o.memMessages > 0 {
+		r.Memory = memory(ctx, ep, o, fail)
+	}
+	judge(r, o)
+	r.Config.TotalRuntimeSecs = round1(time.Since(began).Seconds())
+
+	if o.svg != "" {
+		if err := os.WriteFile(o.svg, []byte(chartSVG(r)), 0o644); err != nil {
+			return err
+		}
+		logf("chart written to %s", o.svg)
+	}
+	if o.jsonOut {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	printTable(os.Stdout, r)
+	return nil
+}
+
+// logf reports progress on stderr, keeping stdout for the result.
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+func avgFrame(p *pool) int {
+	total := 0
+	for _, fr := range p.frames {
+		total += fr.payload
+	}
+	return total / len(p.frames)
+}
+
+// stream runs one client against the endpoint while it streams j, and
+// checks that the endpoint sent every frame.
+func stream(ep *endpoint, j *job, client func() (clientRun, error)) (clientRun, streamResult, error) {
+	j.done = make(chan streamResult, 1)
+	ep.start(j)
+	defer ep.start(nil)
+	runtime.GC() // every client starts from a collected heap
+	run, err := client()
+	if err != nil {
+		return run, streamResult{}, err
+	}
+	select {
+	case sr := <-j.done:
+		if sr.err != nil {
+			return run, sr, fmt.Errorf("endpoint: %w", sr.err)
+		}
+		if sr.frames != j.n {
+			return run, sr, fmt.Errorf("endpoint sent %d of %d frames", sr.frames, j.n)
+		}
+		return run, sr, nil
+	case <-time.After(10 * time.Second):
+		return run, streamResult{}, errors.New("endpoint did not finish its stream")
+	}
+}
+
+func throughput(ctx context.Context, ep *endpoint, o options, work *workload, r *results, fail func(string, ...any)) {
+	for _, name := range strings.Split(o.clients, ",") {
+		name = strings.TrimSpace(name)
+		ctx, cancel := context.WithTimeout(ctx, runTimeout(o.n))
+		defer cancel()
+		var client func() (clientRun, error)
+		switch name {
+		case "gorilla-raw":
+			client = func() (clientRun, error) { return rawClient(ctx, ep.base, work, o.n, nil) }
+		case "sdk":
+			client = func() (clientRun, error) { return sdkClient(ctx, ep.base, work, o.n, o.buffer, sdkHooks{}) }
+		case "node-sdk":
+			client = func() (clientRun, error) { return nodeClient(ctx, o.node, o.moduleDir, ep.base, work, o.n) }
+		default:
+			fail("unknown client %q in -clients", name)
+			continue
+		}
+		logf("throughput: %s receiving %s messages...", name, group(float64(o.n)))
+		row := throughputRow{Client: name}
+		run, sr, err := stream(ep, &job{work: work, n: o.n}, client)
+		switch {
+		case errors.Is(err, errSkipped):
+			row.Skipped = err.Error()
+			logf("throughput: %s: %s", name, row.Skipped)
+		case err != nil:
+			row.Error = err.Error()
+			fail("%s: %v", name, err)
+		default:
+			secs := run.elapsed.Seconds()
+			row.Messages = run.messages
+			row.Seconds = float64(int64(secs*1000+0.5)) / 1000
+			row.MsgsPerSec = float64(int64(float64(run.messages-1)/secs + 0.5))
+			row.MBPerSec = round1(float64(sr.bytes) / secs / 1e6)
+			logf("throughput: %s: %s msg/s (%.3f s)", name, group(row.MsgsPerSec), secs)
+		}
+		if run.stats != nil {
+			st := run.stats
+			d := st.Trades.Dropped + st.Books.Dropped + st.Aggregates.Dropped
+			row.Dropped, row.Malformed = &d, &st.Malformed
+		}
+		for _, p := range run.problems {
+			fail("%s: %s", name, p)
+		}
+		r.Throughput = append(r.Throughput, row)
+	}
+	var raw, sdk, node float64
+	for _, t := range r.Throughput {
+		switch t.Client {
+		case "gorilla-raw":
+			raw = t.MsgsPerSec
+		case "sdk":
+			sdk = t.MsgsPerSec
+		case "node-sdk":
+			node = t.MsgsPerSec
+		}
+	}
+	if raw > 0 && sdk > 0 {
+		r.Ratios.SDKToGorillaRaw = round2(sdk / raw)
+	}
+	if node > 0 && sdk > 0 {
+		r.Ratios.SDKToNode = round2(sdk / node)
+	}
+}
+
+func latency(ctx context.Context, ep *endpoint, o options, symbols []string, r *results, fail func(string, ...any)) {
+	work := newWorkload(symbols, false, 19) // serials wide enough for a nanosecond clock
+	total := o.latDuration + o.latWarmup
+	n := int(o.latRate * total.Seconds())
+	expect := int(o.latRate*o.latDuration.Seconds()) * mixTrades / 100
+	for _, name := range []string{"sdk", "gorilla-raw"} {
+		logf("latency: %s at %s msg/s for %v...", name, group(o.latRate), total)
+		sink := &latencySink{warmup: o.latWarmup, samples: make([]time.Duration, 0, expect*6/5)}
+		ctx, cancel := context.WithTimeout(ctx, runTimeout(n))
+		defer cancel()
+		client := func() (clientRun, error) {
+			if name == "sdk" {
+				return sdkClient(ctx, ep.base, work, n, o.buffer, sdkHooks{sink: sink})
+			}
+			return rawClient(ctx, ep.base, work, n, sink)
+		}
+		run, _, err := stream(ep, &job{work: work, n: n, rate: o.latRate}, client)
+		row := percentiles(name, o.latRate, run.messages, run.latency)
+		if err != nil {
+			row.Error = err.Error()
+			fail("latency %s: %v", name, err)
+		}
+		for _, p := range run.problems {
+			fail("latency %s: %s", name, p)
+		}
+		if err == nil {
+			logf("latency: %s: p50 %.1f µs, p99 %.1f µs, p99.9 %.1f µs, max %.1f µs (%d samples)", name, row.P50us, row.P99us, row.P999us, row.MaxUs, row.Samples)
+		}
+		r.Latency = append(r.Latency, row)
+	}
+}
+
+func memory(ctx context.Context, ep *endpoint, o options, fail func(string, ...any)) *memoryResult {
+	work := newWorkload(symbolList(o.memSubs), true, 9)
+	n := o.memMessages
+	warm := min(100_000, n/10)
+	mem := &memoryResult{Subscriptions: work.subscriptionCount(), Messages: n, WarmAt: warm, BufferSize: o.memBuffer}
+	if mem.BufferSize == 0 {
+		mem.BufferSize = marketdata.DefaultBufferSize
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse
+	}
+	mem.Baseline = heap()
+	var gcStart uint32
+	hooks := sdkHooks{
+		at: []int{1, warm, n},
+		call: func(count int) {
+			switch count {
+			case 1:
+				mem.Start = heap()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				gcStart = ms.NumGC
+			case warm:
+				mem.Warm = heap()
+			case n:
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				mem.NumGC = ms.NumGC - gcStart
+				mem.End = heap()
+			}
+		},
+	}
+	if warm <= 1 {
+		hooks.at = []int{1, n}
+	}
+	ctx, cancel := context.WithTimeout(ctx, runTimeout(n))
+	defer cancel()
+	logf("memory: sdk with %d subscriptions receiving %s messages...", mem.Subscriptions, group(float64(n)))
+	run, _, err := stream(ep, &job{work: work, n: n}, func() (clientRun, error) {
+		return sdkClient(ctx, ep.base, work, n, o.memBuffer, hooks)
+	})
+	if err != nil {
+		mem.Error = err.Error()
+		fail("memory: %v", err)
+		return mem
+	}
+	for _, p := range run.problems {
+		fail("memory: %s", p)
+	}
+	if warm <= 1 {
+		mem.Warm = mem.Start
+	}
+	mem.Growth = int64(mem.End) - int64(mem.Warm)
+	mem.GrowthStart = int64(mem.End) - int64(mem.Start)
+	mem.Seconds = round2(run.elapsed.Seconds())
+	mem.MsgsPerSec = float64(int64(float64(n-1)/run.elapsed.Seconds() + 0.5))
+	if st := run.stats; st != nil {
+		mem.Dropped = st.Trades.Dropped + st.Books.Dropped + st.Aggregates.Dropped
+	}
+	logf("memory: HeapInuse %s at the first message, %s after %s, %s after %s (%s)",
+		mib(mem.Start), mib(mem.Warm), group(float64(warm)), mib(mem.End), group(float64(n)), signedKiB(mem.Growth))
+	return mem
+}
+
+// Growth below this is noise from runtime bookkeeping, not a leak: a leak
+// of even 1 byte per message would show 10 MB over the default run.
+const growthTolerance = 256 << 10
+
+// judge compares the figures with the project's targets.
+func judge(r *results, o options) {
+	add := func(t target) { r.Targets = append(r.Targets, t) }
+	ratio := func(name, goal string, v, want float64, needs string) {
+		t := target{Name: name, Goal: goal, Value: v, Met: v >= want}
+		if v == 0 {
+			t.Met, t.Reason = false, needs+" did not run"
+		}
+		add(t)
+	}
+	if o.clients != "" {
+		ratio("sdk / gorilla-raw msg/s", ">= 0.80", r.Ratios.SDKToGorillaRaw, 0.8, "sdk or gorilla-raw")
+		ratio("sdk / node-sdk msg/s", ">= 2.5", r.Ratios.SDKToNode, 2.5, "sdk or node-sdk")
+	}
+	for _, l := range r.Latency {
+		if l.Client == "sdk" {
+			t := target{Name: "sdk p99 latency (µs)", Goal: "< 200", Value: l.P99us, Met: l.Error == "" && l.Samples > 0 && l.P99us < 200}
+			if l.Error != "" || l.Samples == 0 {
+				t.Reason = "the latency run failed"
+			}
+			add(t)
+		}
+	}
+	if m := r.Memory; m != nil {
+		t := target{Name: "heap growth (KiB)", Goal: "~0 (<256)", Value: round1(float64(m.Growth) / 1024), Met: m.Error == "" && m.Growth < growthTolerance}
+		if m.Error != "" {
+			t.Reason = "the memory run failed"
+		}
+		add(t)
+	}
+}

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// results is everything one run of the program measured. With -json it is
+// printed as one JSON object; the chart is drawn from it.
+type results struct {
+	Machine    machine         `json:"machine"`
+	Config     config          `json:"config"`
+	Throughput []throughputRow `json:"throughput"`
+	Ratios     ratios          `json:"ratios"`
+	Latency    []latencyRow    `json:"latency"`
+	Memory     *memoryResult   `json:"memory,omitempty"`
+	Targets    []target        `json:"targets"`
+	// Valid is false when any run failed, the SDK dropped or could not
+	// decode a value, or the endpoint did not send what was asked.
+	Valid    bool     `json:"valid"`
+	Problems []string `json:"problems"`
+}
+
+type machine struct {
+	OS          string `json:"os"`
+	Arch        string `json:"arch"`
+	CPUs        int    `json:"cpus"`
+	CPUModel    string `json:"cpu_model"`
+	GOMAXPROCS  int    `json:"gomaxprocs"`
+	GoVersion   string `json:"go_version"`
+	NodeVersion string `json:"node_version"`
+}
+
+type config struct {
+	Messages          int     `json:"messages"`
+	Symbols           int     `json:"symbols"`
+	Subscriptions     int     `json:"subscriptions"`
+	Mix               string  `json:"mix"`
+	AvgFrameBytes     int     `json:"avg_frame_bytes"`
+	SDKBufferSize     int     `json:"sdk_buffer_size"`
+	SDKDropPolicy     string  `json:"sdk_drop_policy"`
+	LatencyRate       float64 `json:"latency_rate"`
+	LatencySeconds    float64 `json:"latency_seconds"`
+	LatencyWarmup     float64 `json:"latency_warmup_seconds"`
+	MemoryMessages    int     `json:"memory_messages"`
+	MemorySubs        int     `json:"memory_subscriptions"`
+	NodeSDK           string  `json:"node_sdk"`
+	ReproduceCommand  string  `json:"command"`
+	TotalRuntimeSecs  float64 `json:"total_seconds"`
+	ThroughputClients string  `json:"clients"`
+}
+
+type throughputRow struct {
+	Client     string  `json:"client"`
+	Messages   int     `json:"messages"`
+	Seconds    float64 `json:"seconds"`
+	MsgsPerSec float64 `json:"msgs_per_sec"`
+	MBPerSec   float64 `json:"mb_per_sec"`
+	// Dropped and Malformed are the SDK's counters (sdk row only).
+	Dropped   *uint64 `json:"dropped,omitempty"`
+	Malformed *uint64 `json:"malformed,omitempty"`
+	Skipped   string  `json:"skipped,omitempty"`
+	Error     string  `json:"error,omitempty"`
+}
+
+type ratios struct {
+	// SDKToGorillaRaw is sdk msg/s over gorilla-raw msg/s; 0 when either is missing.
+	SDKToGorillaRaw float64 `json:"sdk_to_gorilla_raw"`
+	// SDKToNode is sdk msg/s over node-sdk msg/s; 0 when either is missing.
+	SDKToNode float64 `json:"sdk_to_node_sdk"`
+}
+
+type latencyRow struct {
+	Client   string  `json:"client"`
+	Rate     float64 `json:"rate"`
+	Samples  int     `json:"samples"`
+	P50us    float64 `json:"p50_us"`
+	P90us    float64 `json:"p90_us"`
+	P99us    float64 `json:"p99_us"`
+	P999us   float64 `json:"p999_us"`
+	MaxUs    float64 `json:"max_us"`
+	MeanUs   float64 `json:"mean_us"`
+	Messages int     `json:"messages"`
+	Error    string  `json:"error,omitempty"`
+}
+
+type memoryResult struct {
+	Subscriptions int     `json:"subscriptions"`
+	BufferSize    int     `json:"sdk_buffer_size"`
+	Messages      int     `json:"messages"`
+	WarmAt        int     `json:"warm_at"`
+	Baseline      uint64  `json:"heap_inuse_baseline"` // before the client exists: the endpoint and its frames
+	Start         uint64  `json:"heap_inuse_start"`    // at the first message
+	Warm          uint64  `json:"heap_inuse_warm"`     // after warm_at messages
+	End           uint64  `json:"heap_inuse_end"`      // after all messages
+	Growth        int64   `json:"growth_bytes"`        // end - warm
+	GrowthStart   int64   `json:"growth_from_start_bytes"`
+	Seconds       float64 `json:"seconds"`
+	MsgsPerSec    float64 `json:"msgs_per_sec"`
+	Dropped       uint64  `json:"dropped"`
+	NumGC         uint32  `json:"num_gc"`
+	Error         string  `json:"error,omitempty"`
+}
+
+type target struct {
+	Name   string  `json:"name"`
+	Goal   string  `json:"goal"`
+	Value  float64 `json:"value"`
+	Met    bool    `json:"met"`
+	Reason string  `json:"reason,omitempty"` // why it could not be judged
+}
+
+func machineInfo(node string) machine {
+	return machine{
+		OS:          runtime.GOOS,
+		Arch:        runtime.GOARCH,
+		CPUs:        runtime.NumCPU(),
+		CPUModel:    cpuModel(),
+		GOMAXPROCS:  runtime.GOMAXPROCS(0),
+		GoVersion:   runtime.Version(),
+		NodeVersion: nodeVersion(node),
+	}
+}
+
+// cpuModel reads the first "model name" of /proc/cpuinfo, where there is one.
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if k, v, ok := strings.Cut(s.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// percentiles summarises latency samples.
+func percentiles(client string, rate float64, messages int, samples []time.Duration) latencyRow {
+	row := latencyRow{Client: client, Rate: rate, Samples: len(samples), Messages: messages}
+	if len(samples) == 0 {
+		return row
+	}
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	us := func(d time.Duration) float64 { return round1(float64(d) / 1e3) }
+	at := func(q float64) time.Duration {
+		i := int(q*float64(len(s))+0.5) - 1 // nearest rank
+		return s[min(max(i, 0), len(s)-1)]
+	}
+	var sum time.Duration
+	for _, d := range s {
+		sum += d
+	}
+	row.P50us, row.P90us, row.P99us, row.P999us = us(at(0.50)), us(at(0.90)), us(at(0.99)), us(at(0.999))
+	row.MaxUs = us(s[len(s)-1])
+	row.MeanUs = us(sum / time.Duration(len(s)))
+	return row
+}
+
+func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
+func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
+
+// group formats n with thousands separators.
+func group(n float64) string {
+	s := fmt.Sprintf("%.0f", n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.2f MiB", float64(b)/(1<<20)) }
+
+func signedKiB(b int64) string { return fmt.Sprintf("%+.1f KiB", float64(b)/1024) }
+
+// printTable writes the human-readable report.
+func printTable(w io.Writer, r *results) {
+	m := r.Machine
+	node := m.NodeVersion
+	if node == "" {
+		node = "not found"
+	}
+	fmt.Fprintf(w, "Machine: %s/%s, %d CPUs (%s), GOMAXPROCS %d, %s, node %s\n", m.OS, m.Arch, m.CPUs, orNA(m.CPUModel), m.GOMAXPROCS, m.GoVersion, node)
+	c := r.Config
+	fmt.Fprintf(w, "Command: %s\n\n", c.ReproduceCommand)
+
+	if len(r.Throughput) > 0 {
+		fmt.Fprintf(w, "Throughput: %s messages per client (%s; %d symbols × 3 channels; %d B average frame), first message to last\n",
+			group(float64(c.Messages)), c.Mix, c.Symbols, c.AvgFrameBytes)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "client\tmsg/s\tMB/s\tseconds\tsdk ×\t")
+		var sdk float64
+		for _, t := range r.Throughput {
+			if t.Client == "sdk" {
+				sdk = t.MsgsPerSec
+			}
+		}
+		for _, t := range r.Throughput {
+			switch {
+			case t.Skipped != "":
+				fmt.Fprintf(tw, "%s\t%s\t\t\t\t\n", t.Client, t.Skipped)
+			case t.Error != "":
+				fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\n", t.Client, t.Error)
+			default:
+				ratio := ""
+				if sdk > 0 && t.MsgsPerSec > 0 {
+					ratio = fmt.Sprintf("%.2f", sdk/t.MsgsPerSec)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.3f\t%s\t\n", t.Client, group(t.MsgsPerSec), t.MBPerSec, t.Seconds, ratio)
+			}
+		}
+		tw.Flush()
+		for _, t := range r.Throughput {
+			if t.Dropped != nil {
+				fmt.Fprintf(w, "SDK counters: %d dropped, %d malformed (BufferSize %d, %s)\n", *t.Dropped, *t.Malformed, c.SDKBufferSize, c.SDKDropPolicy)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+
+	if len(r.Latency) > 0 {
+		fmt.Fprintf(w, "Latency: %s msg/s for %gs after %gs warm-up; trades frames, endpoint write to consumer receive (µs)\n",
+			group(c.LatencyRate), c.LatencySeconds, c.LatencyWarmup)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "client\tsamples\tp50\tp90\tp99\tp99.9\tmax\tmean\t")
+		for _, l := range r.Latency {
+			if l.Error != "" {
+				fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\t\t\t\n", l.Client, l.Error)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", l.Client, group(float64(l.Samples)), l.P50us, l.P90us, l.P99us, l.P999us, l.MaxUs, l.MeanUs)
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+
+	if mem := r.Memory; mem != nil {
+		fmt.Fprintf(w, "Memory: sdk with %s subscriptions (BufferSize %d), %s messages (%s msg/s); process HeapInuse after runtime.GC\n",
+			group(float64(mem.Subscriptions)), mem.BufferSize, group(float64(mem.Messages)), group(mem.MsgsPerSec))
+		if mem.Error != "" {
+			fmt.Fprintf(w, "  failed: %s\n", mem.Error)
+		} else {
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintf(tw, "before the client (endpoint and frames)\t%s\t\n", mib(mem.Baseline))
+			fmt.Fprintf(tw, "at the first message\t%s\t  (the client: %s)\n", mib(mem.Start), mib(mem.Start-min(mem.Start, mem.Baseline)))
+			fmt.Fprintf(tw, "after %s messages\t%s\t\n", group(float64(mem.WarmAt)), mib(mem.Warm))
+			fmt.Fprintf(tw, "after %s messages\t%s\t\n", group(float64(mem.Messages)), mib(mem.End))
+			fmt.Fprintf(tw, "growth, warm to end\t%s\t\n", signedKiB(mem.Growth))
+			fmt.Fprintf(tw, "growth, first message to end\t%s\t\n", signedKiB(mem.GrowthStart))
+			tw.Flush()
+			fmt.Fprintf(w, "  %d dropped, %d GC cycles in the run\n", mem.Dropped, mem.NumGC)
+		}
+		fmt.Fprintln(w)
+	}
+
+	fmt.Fprintln(w, "Targets:")
+	for _, t := range r.Targets {
+		verdict := "not met"
+		switch {
+		case t.Reason != "":
+			verdict = "not judged: " + t.Reason
+		case t.Met:
+			verdict = "met"
+		}
+		fmt.Fprintf(w, "  %-28s %-10s %10.2f  %s\n", t.Name, t.Goal, t.Value, verdict)
+	}
+	if r.Valid {
+		fmt.Fprintln(w, "Run: valid (no errors, no drops, every frame delivered)")
+	} else {
+		fmt.Fprintln(w, "Run: NOT VALID:")
+		for _, p := range r.Problems {
+			fmt.Fprintf(w, "  - %s\n", p)
+		}
+	}
+	fmt.Fprintf(w, "Total time: %.0f s\n", c.TotalRuntimeSecs)
+}
+
+func orNA(s string) string {
+	if s == "" {
+		return "model unknown"
+	}
+	return s
+}

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/tidwall/gjson"
+)
+
+// chunkBytes is the size of one write of a flood stream: large writes keep
+// the endpoint's share of the CPU to a few system calls per thousand frames.
+const chunkBytes = 128 << 10
+
+// job is what the endpoint streams to the next client that subscribes.
+type job struct {
+	work *workload
+	n    int     // data frames to send
+	rate float64 // frames per second; 0 sends as fast as the socket takes them
+	done chan streamResult
+}
+
+// streamResult is the endpoint's side of one run.
+type streamResult struct {
+	frames int
+	bytes  int64 // message payload bytes, headers excluded
+	err    error
+}
+
+// endpoint is a minimal local Fugle MarketData endpoint: it authenticates
+// anyone, acknowledges subscriptions, and once everything the job needs is
+// subscribed streams the job's pre-built frames with one writer that owns the
+// socket. It speaks only as much of the protocol as the three clients use.
+type endpoint struct {
+	ln   net.Listener
+	srv  *http.Server
+	base string // the base URL the official SDKs compose endpoints from
+
+	mu    sync.Mutex
+	job   *job
+	live  map[*serverConn]bool
+	conns sync.WaitGroup
+}
+
+func newEndpoint() (*endpoint, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	e := &endpoint{ln: ln, base: "ws://" + ln.Addr().String() + "/marketdata", live: map[*serverConn]bool{}}
+	up := &websocket.Upgrader{
+		ReadBufferSize:  4 << 10,
+		WriteBufferSize: 4 << 10,
+		CheckOrigin:     func(*http.Request) bool { return true },
+	}
+	e.srv = &http.Server{
+		ReadHeaderTimeout: 10 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ws, err := up.Upgrade(w, r, nil)
+			if err != nil {
+				return
+			}
+			e.mu.Lock()
+			c := &serverConn{ws: ws, job: e.job, stop: make(chan struct{}), writerDone: make(chan struct{})}
+			e.live[c] = true
+			e.conns.Add(1)
+			e.mu.Unlock()
+			defer func() {
+				e.mu.Lock()
+				delete(e.live, c)
+				e.mu.Unlock()
+				e.conns.Done()
+			}()
+			c.serve()
+		}),
+	}
+	go func() { _ = e.srv.Serve(ln) }()
+	return e, nil
+}
+
+// start makes j the job of the connections that open from now on.
+func (e *endpoint) start(j *job) {
+	e.mu.Lock()
+	e.job = j
+	e.mu.Unlock()
+}
+
+// close stops listening, ends every connection and waits for them.
+func (e *endpoint) close() {
+	_ = e.srv.Close()
+	e.mu.Lock()
+	for c := range e.live {
+		_ = c.ws.Close()
+	}
+	e.mu.Unlock()
+	e.conns.Wait()
+}
+
+// serverConn is one client connection. Its reader answers the client; once
+// streaming starts, the writer goroutine alone writes to the socket, and the
+// reader writes again only after stopping it (to answer a close frame).
+type serverConn struct {
+	ws   *websocket.Conn
+	job  *job
+	subs int
+
+	started    bool
+	stop       chan struct{}
+	stopOnce   sync.Once
+	writerDone chan struct{}
+}
+
+func (c *serverConn) serve() {
+	c.ws.SetCloseHandler(func(code int, _ string) error {
+		c.stopWriter()
+		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		return nil
+	})
+	defer func() {
+		c.stopWriter()
+		_ = c.ws.Close()
+	}()
+	for {
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		if err := c.handle(data); err != nil {
+			return
+		}
+	}
+}
+
+// handle answers one client frame.
+func (c *serverConn) handle(data []byte) error {
+	msg := gjson.ParseBytes(data)
+	switch msg.Get("event").Str {
+	case "auth":
+		return c.ws.WriteMessage(websocket.TextMessage, []byte(`{"event":"authenticated","data":{"message":"Authenticated successfully"}}`))
+	case "ping":
+		reply := `{"event":"pong","data":{"time":` + strconv.FormatInt(time.Now().UnixMicro(), 10)
+		if st := msg.Get("data.state"); st.Exists() {
+			reply += `,"state":` + st.Raw
+		}
+		return c.ws.WriteMessage(websocket.TextMessage, []byte(reply+`}}`))
+	case "subscribe":
+		if c.started {
+			return nil // the stream owns the socket; the clients here never subscribe late
+		}
+		d := msg.Get("data")
+		channel := d.Get("channel").Str
+		ack := func(sym string) string {
+			return `{"id":"` + subscriptionID(channel, sym) + `","channel":"` + channel + `","symbol":"` + sym + `"}`
+		}
+		var reply string
+		if s := d.Get("symbol"); s.Exists() {
+			reply = `{"event":"subscribed","data":` + ack(s.Str) + `}`
+			c.subs++
+		} else {
+			reply = `{"event":"subscribed","data":[`
+			for i, s := range d.Get("symbols").Array() {
+				if i > 0 {
+					reply += ","
+				}
+				reply += ack(s.Str)
+				c.subs++
+			}
+			reply += `]}`
+		}
+		if err := c.ws.WriteMessage(websocket.TextMessage, []byte(reply)); err != nil {
+			return err
+		}
+		if c.job != nil && c.subs >= c.job.work.subscriptionCount() {
+			c.started = true
+			go c.stream()
+		}
+	}
+	return nil
+}
+
+// stopWriter ends the stream, if any, and waits until the writer has let go
+// of the socket.
+func (c *serverConn) stopWriter() {
+	c.stopOnce.Do(func() {
+		close(c.stop)
+		if c.started {
+			_ = c.ws.NetConn().SetWriteDeadline(time.Now()) // unblocks a write to a client that stopped reading
+			<-c.writerDone
+		}
+	})
+}
+
+// stream writes the job's frames straight to the TCP connection: the frames
+// are already framed, so gorilla's writer has nothing to add.
+func (c *serverConn) stream() {
+	defer close(c.writerDone)
+	j := c.job
+	var r streamResult
+	if j.rate > 0 {
+		r = c.paced(j)
+	} else {
+		r = c.flood(j)
+	}
+	select {
+	case j.done <- r:
+	default:
+	}
+}
+
+// flood sends j.n frames as fast as the client reads them, in chunks of
+// consecutive pool frames, numbering the serials as it goes.
+func (c *serverConn) flood(j *job) streamResult {
+	p := j.work.pool
+	nc := c.ws.NetConn()
+	var r streamResult
+	first := 0
+	for r.frames < j.n {
+		select {
+		case <-c.stop:
+			r.err = errors.New("stream stopped early")
+			return r
+		default:
+		}
+		last, size := first, 0
+		for last < len(p.frames) && size < chunkBytes && r.frames+(last-first) < j.n {
+			fr := p.frames[last]
+			if fr.serial >= 0 {
+				putSerial(p.buf, fr.serial, p.width, int64(r.frames+last-first))
+			}
+			size += fr.end - fr.start
+			r.bytes += int64(fr.payload)
+			last++
+		}
+		if _, err := nc.Write(p.buf[p.frames[first].start:p.frames[last-1].end]); err != nil {
+			r.err = err
+			return r
+		}
+		r.frames += last - first
+		first = last % len(p.frames)
+	}
+	return r
+}
+
+// paced sends j.n frames at j.rate per second: every millisecond tick it
+// sends the frames that are due by then in one write, each serial set to the
+// nanosecond clock just before the write.
+func (c *serverConn) paced(j *job) streamResult {
+	p := j.work.pool
+	nc := c.ws.NetConn()
+	var r streamResult
+	scratch := make([]byte, 0, 1<<20)
+	var stamps []int
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	begin := time.Now()
+	next := 0
+	for r.frames < j.n {
+		select {
+		case <-c.stop:
+			r.err = errors.New("stream stopped early")
+			return r
+		case <-t.C:
+		}
+		due := int(time.Since(begin).Seconds()*j.rate) + 1 - r.frames
+		due = min(due, j.n-r.frames)
+		if due <= 0 {
+			continue
+		}
+		scratch, stamps = scratch[:0], stamps[:0]
+		for k := 0; k < due; k++ {
+			fr := p.frames[next]
+			if fr.serial >= 0 {
+				stamps = append(stamps, len(scratch)+fr.serial-fr.start)
+			}
+			scratch = append(scratch, p.buf[fr.start:fr.end]...)
+			r.bytes += int64(fr.payload)
+			next = (next + 1) % len(p.frames)
+		}
+		now := time.Now().UnixNano()
+		for _, at := range stamps {
+			putStamp(scratch, at, now)
+		}
+		if _, err := nc.Write(scratch); err != nil {
+			r.err = err
+			return r
+		}
+		r.frames += due
+	}
+	return r
+}

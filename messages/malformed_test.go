@@ -1,0 +1,372 @@
+package messages
+
+import (
+	"errors"
+	"math/rand"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidwall/gjson"
+)
+
+// wantMalformed decodes raw through Decode and the Decoder path and expects
+// an error wrapping ErrMalformed from both.
+func wantMalformed(t *testing.T, raw string) error {
+	t.Helper()
+	m, err := Decode([]byte(raw))
+	if err == nil {
+		t.Errorf("Decode(%q) = %T %+v, want an error", raw, m, m)
+		return nil
+	}
+	if !errors.Is(err, ErrMalformed) {
+		t.Errorf("Decode(%q): %v does not wrap ErrMalformed", raw, err)
+	}
+	if _, err2 := decodeWith(NewDecoder(), []byte(raw)); err2 == nil || err2.Error() != err.Error() {
+		t.Errorf("Decoder(%q) = %v, Decode = %v", raw, err2, err)
+	}
+	return err
+}
+
+func TestInvalidJSON(t *testing.T) {
+	for _, raw := range []string{
+		``, ` `, `{`, `}`, `{"event"`, `{"event":}`, `{"event":"data",}`, `{"event":"data" "x":1}`,
+		`{'event':'data'}`, `{event:"data"}`, `{"event":"data"}x`, `{"event":"data"}{}`, `{"event":"data"},`,
+		`{"event":"data","data":{"price":01}}`, `{"event":"data","data":{"price":1.}}`, `{"event":"data","data":{"price":.5}}`,
+		`{"event":"data","data":{"price":-}}`, `{"event":"data","data":{"price":1e}}`, `{"event":"data","data":{"price":+1}}`,
+		`{"event":"data","data":{"price":NaN}}`, `{"event":"data","data":{"price":Infinity}}`, `{"event":"data","data":{"price":0x10}}`,
+		`{"event":"data","data":[1,]}`, `{"event":"data","data":[,1]}`, `{"event":"data","data":{,}}`, `{"event":"data","data":{"a"}}`,
+		`{"event":"data","data":{"a":1,}}`, `{"event":"data","data":tru}`, `{"event":"data","data":nul}`, `{"event":"data","data":True}`,
+		"{\"event\":\"da\x01ta\"}", "{\"event\":\"data\",\"data\":\"tab\there\"}", `{"event":"\x"}`, `{"event":"\u12"}`, `{"event":"\u12G4"}`,
+		`{"event":"data"]`, `{"event":"data","data":[}`, `{"event":"data","data":{]}`, "\xef\xbb\xbf{\"event\":\"data\"}",
+		`{"event":"data","data":{"symbol":"2330"}} trailing`, `{"event":"data","data":"unterminated}`,
+		`{"event":"data","data":{...payload...},"id":"ID","channel":"trades"}`, // the envelope template of protocol.md §4
+	} {
+		err := wantMalformed(t, raw)
+		var se *SyntaxError
+		if err != nil && !errors.As(err, &se) {
+			t.Errorf("%q: %v is not a *SyntaxError", raw, err)
+		}
+	}
+}
+
+func TestTruncated(t *testing.T) {
+	var frames []string
+	for _, name := range dataFiles {
+		frames = append(frames, string(loadSample(t, name)))
+	}
+	for _, c := range goldenControl {
+		frames = append(frames, c.raw)
+	}
+	for _, raw := range frames {
+		raw = strings.TrimSpace(raw)
+		for n := 0; n < len(raw); n++ {
+			if _, err := Decode([]byte(raw[:n])); err == nil || !errors.Is(err, ErrMalformed) {
+				t.Fatalf("Decode(%q) = %v, want ErrMalformed", raw[:n], err)
+			}
+		}
+	}
+}
+
+func TestNotAnObject(t *testing.T) {
+	for _, raw := range []string{`[]`, `"event"`, `1`, `-2.5e3`, `null`, `true`, `false`, `[{"event":"data"}]`, ` [ ] `} {
+		err := wantMalformed(t, raw)
+		var se *SyntaxError
+		if err != nil && (!errors.As(err, &se) || !strings.Contains(se.Msg, "not a JSON object")) {
+			t.Errorf("%q: %v", raw, err)
+		}
+	}
+}
+
+func TestMissingOrBadEvent(t *testing.T) {
+	for raw, got := range map[string]string{
+		`{}`:                            "missing",
+		`{"data":{"symbol":"2330"}}`:    "missing",
+		`{"Event":"data"}`:              "missing",
+		`{"event":1}`:                   "number",
+		`{"event":null}`:                "null",
+		`{"event":{"name":"data"}}`:     "object",
+		`{"event":["data"]}`:            "array",
+		`{"event":true}`:                "boolean",
+		`{"event":"data","event":null}`: "null", // the last of duplicate members counts
+	} {
+		err := wantMalformed(t, raw)
+		var fe *FieldError
+		if err != nil && (!errors.As(err, &fe) || fe.Field != "event" || fe.Got != got) {
+			t.Errorf("%s: %v, want event %s", raw, err, got)
+		}
+	}
+}
+
+func TestRoutingMembers(t *testing.T) {
+	// A data frame is routed by channel and id, so they must be strings.
+	for raw, field := range map[string]string{
+		`{"event":"data","channel":1,"data":{"symbol":"2330"}}`:                  "channel",
+		`{"event":"snapshot","channel":["trades"],"data":{"symbol":"2330"}}`:     "channel",
+		`{"event":"data","channel":"trades","id":7,"data":{"symbol":"2330"}}`:    "id",
+		`{"event":"data","channel":"trades","id":{},"data":{"symbol":"2330"}}`:   "id",
+		`{"event":"data","channel":"trades","id":true,"data":{"symbol":"2330"}}`: "id",
+	} {
+		err := wantMalformed(t, raw)
+		var fe *FieldError
+		if err != nil && (!errors.As(err, &fe) || fe.Field != field) {
+			t.Errorf("%s: %v, want field %s", raw, err, field)
+		}
+	}
+	// Elsewhere they do not matter.
+	for _, raw := range []string{
+		`{"event":"heartbeat","channel":1,"id":[],"data":{"time":1}}`,
+		`{"event":"error","id":5,"message":"x"}`,
+		`{"event":"data","channel":"trades","id":null,"data":{"symbol":"2330"}}`,
+	} {
+		if _, err := Decode([]byte(raw)); err != nil {
+			t.Errorf("%s: %v", raw, err)
+		}
+	}
+}
+
+func TestWrongTypes(t *testing.T) {
+	for _, c := range []struct {
+		channel, data, field, want, got string
+	}{
+		{"trades", `{"symbol":"2330","price":"abc"}`, "price", "number", "string"},
+		{"trades", `{"symbol":"2330","price":{}}`, "price", "number", "object"},
+		{"trades", `{"symbol":"2330","bid":[1]}`, "bid", "number", "array"},
+		{"trades", `{"symbol":"2330","size":"1"}`, "size", "integer", "string"},
+		{"trades", `{"symbol":"2330","volume":true}`, "volume", "integer", "boolean"},
+		{"trades", `{"symbol":"2330","time":{}}`, "time", "epoch microseconds", "object"},
+		{"trades", `{"symbol":"2330","time":"soon"}`, "time", "epoch microseconds", "non-numeric string"},
+		{"trades", `{"symbol":"2330","serial":{}}`, "serial", "integer or numeric string", "object"},
+		{"trades", `{"symbol":"2330","isClose":1}`, "isClose", "boolean", "number"},
+		{"trades", `{"symbol":"2330","isTrial":"true"}`, "isTrial", "boolean", "string"},
+		{"trades", `{"symbol":2330}`, "symbol", "string", "number"},
+		{"trades", `{"symbol":"2330","type":[]}`, "type", "string", "array"},
+		{"trades", `{"symbol":"2330","exchange":false}`, "exchange", "string", "boolean"},
+		{"trades", `{"symbol":"2330","market":1}`, "market", "string", "number"},
+		{"trades", `{"symbol":"2330","trades":5}`, "trades", "array", "number"},
+		{"trades", `{"symbol":"2330","trades":{}}`, "trades", "array", "object"},
+		{"trades", `{"symbol":"2330","trades":[5]}`, "trades[0]", "object", "number"},
+		{"trades", `{"symbol":"2330","trades":[{},null]}`, "trades[1]", "object", "null"},
+		{"trades", `{"symbol":"2330","trades":[{"price":1},{"price":"x"}]}`, "trades[1].price", "number", "string"},
+		{"trades", `{"symbol":"2330","trades":[{"isReplaced":"y"}]}`, "trades[0].isReplaced", "boolean", "string"},
+		{"trades", `{"symbol":"2330","trades":[{"serial":[]}]}`, "trades[0].serial", "integer or numeric string", "array"},
+		{"trades", `{"symbol":"2330","total":[]}`, "total", "object", "array"},
+		{"trades", `{"symbol":"2330","total":{"tradeVolume":"1"}}`, "total.tradeVolume", "integer", "string"},
+		{"trades", `{"symbol":"2330","total":{"time":false}}`, "total.time", "epoch microseconds", "boolean"},
+		{"books", `{"symbol":"2330","bids":5}`, "bids", "array", "number"},
+		{"books", `{"symbol":"2330","asks":"none"}`, "asks", "array", "string"},
+		{"books", `{"symbol":"2330","bids":[null]}`, "bids[0]", "object", "null"},
+		{"books", `{"symbol":"2330","bids":[[567,87]]}`, "bids[0]", "object", "array"},
+		{"books", `{"symbol":"2330","asks":[{"price":1,"size":2},{"size":true}]}`, "asks[1].size", "integer", "boolean"},
+		{"books", `{"symbol":"2330","derivedBid":5}`, "derivedBid", "object", "number"},
+		{"books", `{"symbol":"2330","derivedAsk":{"price":"x"}}`, "derivedAsk.price", "number", "string"},
+		{"books", `{"symbol":"2330","isTrial":0}`, "isTrial", "boolean", "number"},
+		{"aggregates", `{"symbol":"2330","lastTrade":[]}`, "lastTrade", "object", "array"},
+		{"aggregates", `{"symbol":"2330","lastTrial":{"time":true}}`, "lastTrial.time", "epoch microseconds", "boolean"},
+		{"aggregates", `{"symbol":"2330","tradingHalt":{"isHalted":"yes"}}`, "tradingHalt.isHalted", "boolean", "string"},
+		{"aggregates", `{"symbol":"2330","tradingHalt":true}`, "tradingHalt", "object", "boolean"},
+		{"aggregates", `{"symbol":"2330","priceLimits":5}`, "priceLimits", "object", "number"},
+		{"aggregates", `{"symbol":"2330","changePercnet":"x"}`, "changePercnet", "number", "string"},
+		{"aggregates", `{"symbol":"2330","name":1}`, "name", "string", "number"},
+		{"aggregates", `{"symbol":"2330","openTime":[]}`, "openTime", "epoch microseconds", "array"},
+		{"aggregates", `{"symbol":"2330","bids":[{"price":{}}]}`, "bids[0].price", "number", "object"},
+		{"aggregates", `{"symbol":"2330","total":{"tradeValue":"31019803000"}}`, "total.tradeValue", "integer", "string"},
+		{"candles", `{"symbol":"2330","open":"568"}`, "open", "number", "string"},
+		{"candles", `{"symbol":"2330","date":5}`, "date", "string", "number"},
+		{"candles", `{"symbol":"2330","timeframe":{}}`, "timeframe", "integer or numeric string", "object"},
+		{"indices", `{"symbol":"IR0001","index":"35276.44"}`, "index", "number", "string"},
+		{"indices", `{"symbol":"IR0001","time":[1]}`, "time", "epoch microseconds", "array"},
+		{"trades", `[]`, "data", "object", "array"},
+		{"books", `5`, "data", "object", "number"},
+		{"candles", `null`, "data", "object", "null"},
+		{"aggregates", `"x"`, "data", "object", "string"},
+		{"indices", ``, "data", "object", "missing"},
+		{"trades", `{"price":1}`, "symbol", "string", "missing"},
+		{"books", `{"symbol":null}`, "symbol", "string", "missing"},
+	} {
+		raw := `{"event":"data","channel":"` + c.channel + `","data":` + c.data + `}`
+		if c.data == "" {
+			raw = `{"event":"data","channel":"` + c.channel + `"}`
+		}
+		err := wantMalformed(t, raw)
+		want := FieldError{Event: "data", Channel: Channel(c.channel), Field: c.field, Want: c.want, Got: c.got}
+		var fe *FieldError
+		if err != nil && (!errors.As(err, &fe) || *fe != want) {
+			t.Errorf("%s:\n got %v\nwant %v", raw, err, &want)
+		}
+	}
+}
+
+func TestControlWrongTypes(t *testing.T) {
+	for raw, field := range map[string]string{
+		`{"event":"heartbeat","data":5}`:                           "data",
+		`{"event":"heartbeat","data":{"time":true}}`:               "time",
+		`{"event":"heartbeat","data":{"time":"noon"}}`:             "time",
+		`{"event":"pong","data":[]}`:                               "data",
+		`{"event":"pong","data":{"time":{}}}`:                      "time",
+		`{"event":"authenticated","data":"ok"}`:                    "data",
+		`{"event":"authenticated","data":{"message":5}}`:           "message",
+		`{"event":"subscribed","data":5}`:                          "data",
+		`{"event":"subscribed","data":"ok"}`:                       "data",
+		`{"event":"subscribed","data":[5]}`:                        "data[0]",
+		`{"event":"subscribed","data":[{"id":"a"},null]}`:          "data[1]",
+		`{"event":"subscribed","data":{"id":5}}`:                   "id",
+		`{"event":"unsubscribed","data":[{"id":"a","channel":1}]}`: "data[0].channel",
+		`{"event":"subscribed","data":{"afterHours":"yes"}}`:       "afterHours",
+		`{"event":"subscribed","data":{"intradayOddLot":1}}`:       "intradayOddLot",
+		`{"event":"subscribed","data":{"symbol":["2330"]}}`:        "symbol",
+	} {
+		err := wantMalformed(t, raw)
+		var fe *FieldError
+		if err != nil && (!errors.As(err, &fe) || fe.Field != field) {
+			t.Errorf("%s: %v, want field %s", raw, err, field)
+		}
+	}
+}
+
+func TestDeepNesting(t *testing.T) {
+	const n = 100000
+	deep := strings.Repeat("[", n) + strings.Repeat("]", n)
+	deepObj := strings.Repeat(`{"a":`, n) + "1" + strings.Repeat("}", n)
+	for _, raw := range []string{
+		`{"event":"data","channel":"trades","data":` + deep + `}`,
+		`{"event":"data","channel":"trades","data":{"symbol":"2330","extra":` + deep + `}}`,
+		`{"event":"whatever","data":` + deepObj + `}`,
+		`{"event":"pong","data":{"state":` + deep + `}}`,
+		`{"event":"data","data":` + strings.Repeat("[", n), // truncated as well
+	} {
+		start := time.Now()
+		err := wantMalformed(t, raw)
+		if el := time.Since(start); el > 2*time.Second {
+			t.Errorf("nested input took %v", el)
+		}
+		var se *SyntaxError
+		if err != nil && (!errors.As(err, &se) || (se.Msg != "nesting too deep" && se.Msg != "unexpected end of input")) {
+			t.Errorf("nested input: %v", err)
+		}
+	}
+	// Nesting below the bound passes through.
+	ok := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
+	for _, raw := range []string{
+		`{"event":"whatever","data":` + ok + `}`,
+		`{"event":"data","channel":"trades","data":{"symbol":"2330","extra":` + ok + `}}`,
+		`{"event":"pong","data":{"state":` + ok + `}}`,
+	} {
+		if _, err := Decode([]byte(raw)); err != nil {
+			t.Errorf("5000 levels: %v", err)
+		}
+	}
+}
+
+func TestInvalidUTF8(t *testing.T) {
+	raw := "{\"event\":\"data\",\"channel\":\"trades\",\"id\":\"\xc3\x28\",\"data\":{\"symbol\":\"\xff\xfe23\",\"type\":\"\xed\xa0\x80\",\"\xffkey\":1,\"price\":1}}"
+	tr := mustDecode[*Trade](t, raw)
+	if tr.Symbol != "\xff\xfe23" || tr.Type != "\xed\xa0\x80" || tr.ID != "\xc3\x28" || tr.Price != 1 {
+		t.Errorf("invalid UTF-8 was not kept as is: %+v", tr)
+	}
+	if _, err := Decode([]byte("{\"event\":\"\xff\xff\",\"data\":{\"\xfe\":\"\xc0\"}}")); err != nil {
+		t.Errorf("invalid UTF-8 in an unknown event: %v", err)
+	}
+	// An escaped lone surrogate decodes without panicking too.
+	if _, err := Decode([]byte(`{"event":"data","channel":"trades","data":{"symbol":"\ud800\udc00\ud800x"}}`)); err != nil {
+		t.Errorf("lone surrogate: %v", err)
+	}
+}
+
+// TestHandMadeFrames feeds the typed methods frames that did not come from
+// Frame: their Data may be anything, and the methods must fail cleanly.
+func TestHandMadeFrames(t *testing.T) {
+	var inputs []string
+	for _, name := range dataFiles {
+		data := gjson.GetBytes(loadSample(t, name), "data").Raw
+		for n := 0; n <= len(data); n++ {
+			inputs = append(inputs, data[:n])
+		}
+	}
+	rng := rand.New(rand.NewSource(1))
+	const alphabet = `{}[]":,0123456789.-eE tfnalsrue\` + "\x00\xff"
+	for i := 0; i < 2000; i++ {
+		b := make([]byte, 1+rng.Intn(40))
+		b[0] = '{'
+		for j := 1; j < len(b); j++ {
+			b[j] = alphabet[rng.Intn(len(alphabet))]
+		}
+		inputs = append(inputs, string(b))
+	}
+	d := NewDecoder()
+	for _, in := range inputs {
+		for _, data := range []gjson.Result{
+			{Type: gjson.JSON, Raw: in},
+			gjson.Parse(in),
+		} {
+			f := Frame{Kind: KindData, Event: "data", Channel: ChannelTrades, Data: data}
+			var (
+				tr Trade
+				ca Candle
+				bk Book
+				ag Aggregate
+				ix Index
+				ef ErrorFrame
+				hb Heartbeat
+				po Pong
+				au Authenticated
+			)
+			_ = d.Trade(&f, &tr)
+			_ = d.Candle(&f, &ca)
+			_ = d.Book(&f, &bk)
+			_ = d.Aggregate(&f, &ag)
+			_ = d.Index(&f, &ix)
+			_ = d.Error(&f, &ef)
+			_ = d.Heartbeat(&f, &hb)
+			_ = d.Pong(&f, &po)
+			_ = d.Authenticated(&f, &au)
+			_, _ = d.Acks(&f, nil)
+			f.Raw = []byte(in)
+			_ = d.Error(&f, &ef)
+		}
+	}
+}
+
+// TestNumbers checks the number reader against strconv on many spellings.
+func TestNumbers(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	cases := []string{"0", "-0", "1", "-1", "0.35", "568.77", "35276.44", "23176.58", "31019803000",
+		"9007199254740993", "123456789012345678", "1234567890123456789", "99999999999999999999", "1e22", "1e23",
+		"1.7976931348623157e308", "1e309", "-1e309", "5e-324", "1e-400", "0.1", "0.30000000000000004",
+		"123456789012345.6", "1234567890123456.7", "0.000000000000000000001", "1E2", "1e+2", "1e-2", "1685338200000000"}
+	for i := 0; i < 20000; i++ {
+		intPart := strconv.FormatInt(rng.Int63n(1<<uint(rng.Intn(62)+1)), 10)
+		s := intPart
+		if rng.Intn(2) == 0 {
+			frac := strconv.FormatInt(rng.Int63n(1<<uint(rng.Intn(60)+1)), 10)
+			s += "." + frac
+		}
+		if rng.Intn(4) == 0 {
+			s += "e" + strconv.Itoa(rng.Intn(40)-20)
+		}
+		if rng.Intn(3) == 0 {
+			s = "-" + s
+		}
+		cases = append(cases, s)
+	}
+	for _, s := range cases {
+		raw := `{"event":"data","channel":"indices","data":{"symbol":"X","index":` + s + `,"time":` + s + `}}`
+		m, err := Decode([]byte(raw))
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		x := m.(*Index)
+		want, _ := strconv.ParseFloat(s, 64)
+		if x.Index != want {
+			t.Errorf("%s: float %v, want %v", s, x.Index, want)
+		}
+		wantInt, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			wantInt = clampInt(want)
+		}
+		if int64(x.Time) != wantInt {
+			t.Errorf("%s: integer %d, want %d", s, x.Time, wantInt)
+		}
+	}
+}
