@@ -53,14 +53,14 @@ var (
 // errInvalidUTF8: a text frame that is not UTF-8 (RFC 6455 requires it).
 var errInvalidUTF8 = fmt.Errorf("%w: text frame is not valid UTF-8", messages.ErrMalformed)
 
-// Server error codes from the protocol.
+// Server error codes from the protocol, as carried by ServerError.Code.
 const (
-	CodeCredentialsRejected = 1000
-	CodeLimitExceeded       = 1001
-	CodeNotAuthenticated    = 1002
-	CodeValidationFailed    = 1003
-	CodeAuthTimeout         = 1004
-	CodeAuthUnavailable     = 1011
+	CodeCredentialsRejected = messages.CodeCredentialsRejected // final: never retried
+	CodeLimitExceeded       = messages.CodeLimitExceeded
+	CodeNotAuthenticated    = messages.CodeNotAuthenticated
+	CodeValidationFailed    = messages.CodeValidationFailed
+	CodeAuthTimeout         = messages.CodeAuthTimeout
+	CodeAuthUnavailable     = messages.CodeAuthUnavailable // retried: not a verdict on the key
 )
 
 // ServerError is an error frame sent by the server. A credential rejection

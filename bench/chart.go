@@ -1,11 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"html"
 	"math"
-	"os"
+	"strconv"
 	"strings"
 )
 
@@ -14,20 +13,6 @@ var clientColour = map[string]string{
 	"sdk":         "#1f6feb",
 	"gorilla-raw": "#8b949e",
 	"node-sdk":    "#d9822b",
-}
-
-// chartFromFile draws the chart of a results file written by -json.
-func chartFromFile(path string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	var r results
-	if err := json.Unmarshal(b, &r); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	_, err = os.Stdout.WriteString(chartSVG(&r))
-	return err
 }
 
 // svgDoc accumulates SVG elements.
@@ -72,7 +57,8 @@ func chartSVG(r *results) string {
 	// Left: throughput.
 	x0, w0 := 24.0, 420.0
 	d.text(x0, top+10, 14, "start", "bold", "#24292f", "Throughput (messages/s, higher is better)")
-	d.text(x0, top+28, 11, "start", "normal", "#57606a", fmt.Sprintf("%s messages · %s · first to last message", group(float64(r.Config.Messages)), r.Config.Mix))
+	d.text(x0, top+28, 11, "start", "normal", "#57606a", fmt.Sprintf("the same %s frames to each client, timed first to last message", group(float64(r.Config.Messages))))
+	d.text(x0, top+42, 11, "start", "normal", "#57606a", fmt.Sprintf("%s; %d symbols", r.Config.Mix, r.Config.Symbols))
 	var maxRate float64
 	for _, t := range r.Throughput {
 		maxRate = max(maxRate, t.MsgsPerSec)
@@ -82,12 +68,12 @@ func chartSVG(r *results) string {
 		scale := niceCeil(maxRate)
 		for i := 0; i <= 4; i++ {
 			gx := barX + barW*float64(i)/4
-			d.line(gx, top+44, gx, top+panelH-20, "#eaeef2", false)
+			d.line(gx, top+52, gx, top+panelH-20, "#eaeef2", false)
 			d.text(gx, top+panelH-6, 10, "middle", "normal", "#57606a", short(scale*float64(i)/4))
 		}
-		rowH := (panelH - 70) / float64(max(len(r.Throughput), 1))
+		rowH := (panelH - 76) / float64(max(len(r.Throughput), 1))
 		for i, t := range r.Throughput {
-			y := top + 50 + float64(i)*rowH
+			y := top + 60 + float64(i)*rowH
 			bh := min(rowH*0.62, 40)
 			d.text(barX-8, y+bh/2+4, 12, "end", "normal", "#24292f", t.Client)
 			switch {
@@ -109,15 +95,15 @@ func chartSVG(r *results) string {
 		notes = append(notes, fmt.Sprintf("sdk = %.2f × gorilla-raw", v))
 	}
 	if v := r.Ratios.SDKToNode; v > 0 {
-		notes = append(notes, fmt.Sprintf("sdk = %.1f × node-sdk", v))
+		notes = append(notes, fmt.Sprintf("sdk = %.2f × node-sdk", v))
 	}
 	d.text(x0, top+panelH+18, 12, "start", "normal", "#24292f", strings.Join(notes, " · "))
 
 	// Right: latency percentiles on a log axis.
 	x1, w1 := 500.0, 436.0
 	d.text(x1, top+10, 14, "start", "bold", "#24292f", "Latency (µs, log scale, lower is better)")
-	d.text(x1, top+28, 11, "start", "normal", "#57606a", fmt.Sprintf("%s msg/s for %gs · endpoint write to consumer receipt · trades frames",
-		group(r.Config.LatencyRate), r.Config.LatencySeconds))
+	d.text(x1, top+28, 11, "start", "normal", "#57606a", fmt.Sprintf("%s msg/s for %g s; every trades frame timed", group(r.Config.LatencyRate), r.Config.LatencySeconds))
+	d.text(x1, top+42, 11, "start", "normal", "#57606a", "from the endpoint's write to the consumer's receipt")
 	type series struct {
 		name string
 		vals []float64
@@ -142,16 +128,15 @@ func chartSVG(r *results) string {
 		pos := func(v float64) float64 { return lx + lw*math.Log10(max(v, lo))/decades }
 		for k := 0.0; k <= decades; k++ {
 			gx := lx + lw*k/decades
-			d.line(gx, top+44, gx, top+panelH-20, "#eaeef2", false)
+			d.line(gx, top+52, gx, top+panelH-20, "#eaeef2", false)
 			d.text(gx, top+panelH-6, 10, "middle", "normal", "#57606a", short(math.Pow(10, k)))
 		}
 		target := pos(200)
-		d.line(target, top+40, target, top+panelH-20, "#cf222e", true)
-		d.text(target+3, top+panelH-24, 10, "start", "normal", "#cf222e", "p99 target 200 µs")
-		groupH := (panelH - 70) / float64(len(names))
+		d.line(target, top+52, target, top+panelH-20, "#cf222e", true)
+		groupH := (panelH - 76) / float64(len(names))
 		bh := min((groupH-8)/float64(len(ss)), 14)
 		for i, n := range names {
-			gy := top + 50 + float64(i)*groupH
+			gy := top + 60 + float64(i)*groupH
 			d.text(lx-8, gy+bh*float64(len(ss))/2+4, 12, "end", "normal", "#24292f", n)
 			for j, s := range ss {
 				y := gy + float64(j)*bh
@@ -167,6 +152,8 @@ func chartSVG(r *results) string {
 			d.text(lgx+16, top+panelH+18, 12, "start", "normal", "#24292f", s.name)
 			lgx += 110
 		}
+		d.line(lgx, top+panelH+14, lgx+14, top+panelH+14, "#cf222e", true)
+		d.text(lgx+18, top+panelH+18, 12, "start", "normal", "#cf222e", "p99 target, 200 µs")
 	}
 
 	// Targets.
@@ -207,10 +194,11 @@ func orDash(s string) string {
 	return s
 }
 
-// niceCeil rounds v up to 1, 2, 2.5 or 5 times a power of ten, for an axis.
+// niceCeil rounds v up to a round number for the end of an axis divided in
+// four.
 func niceCeil(v float64) float64 {
 	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+	for _, m := range []float64{1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6, 8, 10} {
 		if m*p >= v {
 			return m * p
 		}
@@ -222,7 +210,7 @@ func niceCeil(v float64) float64 {
 func short(v float64) string {
 	switch {
 	case v >= 1e6:
-		return strings.TrimSuffix(fmt.Sprintf("%.2f", v/1e6), "0") + "M"
+		return strconv.FormatFloat(math.Round(v/1e4)/100, 'f', -1, 64) + "M"
 	case v >= 1e3:
 		return fmt.Sprintf("%.0fk", v/1e3)
 	default:

@@ -142,10 +142,12 @@ func parseDigits(b []byte) int64 {
 	return v
 }
 
-// sdkOptions are the SDK's settings for every run: channels deep enough and
-// a Block policy with a long timeout, so that nothing is dropped while the
-// consumer keeps up (and a brief pause, such as a GC for a heap reading,
-// holds the socket back rather than losing frames).
+// sdkOptions are the SDK's settings for every run: the default channel
+// capacity with a Block policy and a long timeout, so that nothing is
+// dropped while the consumer keeps up (and a brief pause, such as a GC for a
+// heap reading, holds the socket back rather than losing frames). Deeper
+// channels only made the run slower: more buffer memory cycling through the
+// caches.
 func sdkOptions(endpoint string, buffer int) marketdata.WebSocketClientOption {
 	return marketdata.WebSocketClientOption{
 		APIKey:           "bench",

@@ -77,6 +77,8 @@ func nodeClient(ctx context.Context, node, moduleDir, base string, w *workload, 
 			return clientRun{}, err
 		}
 		moduleDir = dir
+	} else if _, err := os.Stat(filepath.Join(moduleDir, "node_modules", "@fugle", "marketdata", "package.json")); err != nil {
+		return clientRun{}, fmt.Errorf("%w: @fugle/marketdata is not installed in %s", errSkipped, moduleDir)
 	}
 	tmp, err := os.MkdirTemp("", "marketdata-bench-")
 	if err != nil {

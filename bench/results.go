@@ -208,7 +208,7 @@ func printTable(w io.Writer, r *results) {
 		fmt.Fprintf(w, "Throughput: %s messages per client (%s; %d symbols × 3 channels; %d B average frame), first message to last\n",
 			group(float64(c.Messages)), c.Mix, c.Symbols, c.AvgFrameBytes)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "client\tmsg/s\tMB/s\tseconds\tsdk ×\t")
+		fmt.Fprintln(tw, "client\tmsg/s\tMB/s\tseconds\tsdk / client\t")
 		var sdk float64
 		for _, t := range r.Throughput {
 			if t.Client == "sdk" {
@@ -282,7 +282,7 @@ func printTable(w io.Writer, r *results) {
 		case t.Met:
 			verdict = "met"
 		}
-		fmt.Fprintf(w, "  %-28s %-10s %10.2f  %s\n", t.Name, t.Goal, t.Value, verdict)
+		fmt.Fprintf(w, "  %-32s %-8s %10.2f  %s\n", t.Name, t.Goal, t.Value, verdict)
 	}
 	if r.Valid {
 		fmt.Fprintln(w, "Run: valid (no errors, no drops, every frame delivered)")
