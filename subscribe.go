@@ -136,10 +136,10 @@ func (w *waiter) wait(ctx context.Context) error {
 
 // entry is a wanted subscription and its state on the current connection.
 type entry struct {
-	key     subKey
-	id      string
-	conn    uint64 // the connection on which id is valid; 0 = never acked
-	sent    uint64 // the connection on which a subscribe frame is in flight
+	key  subKey
+	id   string
+	conn uint64 // the connection on which id is valid; 0 = never acked
+	sent uint64 // the connection on which a subscribe frame is in flight
 	// alone: a frame carrying it with others was refused, so it is sent by
 	// itself to learn which symbol the server objects to.
 	alone   bool
