@@ -304,8 +304,14 @@ func (c *WebSocketClient) dial(ctx context.Context) (*session, error) {
 				return nil, closedErr(ctl.err)
 			}
 		case <-s.readerDone:
+			// An error frame read just before the connection ended is the
+			// real verdict: the close that follows it is only its echo.
+			err := s.cause()
+			if ctl, ok := s.pendingError(); ok {
+				err = ctl.err
+			}
 			s.teardown()
-			return nil, closedErr(s.cause())
+			return nil, closedErr(err)
 		case <-timer.C:
 			_ = s.shutdown()
 			return nil, ErrAuthTimeout
@@ -472,6 +478,9 @@ func (c *WebSocketClient) serve(s *session, restoring bool) error {
 		case <-c.closeCtx.Done():
 			return ErrClosed
 		case <-s.readerDone:
+			if ctl, ok := s.pendingError(); ok && errors.Is(ctl.err, ErrUnauthorized) {
+				return ctl.err
+			}
 			return s.cause()
 		case <-c.wake:
 		case <-ackTimer.C:

@@ -425,3 +425,37 @@ func TestCredentialsNeverRevealed(t *testing.T) {
 		})
 	}
 }
+
+// TestCredentialRejectionBeatsTheCloseAfterIt: the server revokes a live
+// session with error 1000 and then closes. When the client is slow to look
+// (here its supervisor is held up reporting an earlier error to an Events
+// channel nobody reads, under the Block policy), it finds both the error
+// frame and the closed connection waiting. The rejection must decide: the
+// client ends with ErrUnauthorized and never dials again.
+func TestCredentialRejectionBeatsTheCloseAfterIt(t *testing.T) {
+	srv := newServer(t)
+	for i := 0; i < 10; i++ {
+		c := newClient(t, srv, func(o *WebSocketClientOption) {
+			o.DropPolicy = Block
+			o.BlockTimeout = 50 * time.Millisecond
+			o.EventBufferSize = 1
+		})
+		connect(t, c)
+		before := len(srv.Conns())
+		conn := srv.Conns()[before-1]
+		_ = conn.SendError(1003, "Invalid request") // reported on Events, which are full
+		_ = conn.RejectCredentials()
+		eventually(t, "the client to end or dial again", func() bool {
+			select {
+			case <-c.Done():
+				return true
+			default:
+				return len(srv.Conns()) > before
+			}
+		})
+		if n := len(srv.Conns()) - before; n != 0 || !errors.Is(c.Err(), ErrUnauthorized) {
+			t.Fatalf("round %d: after a credential rejection the client dialled %d more time(s); Err = %v, want ErrUnauthorized", i, n, c.Err())
+		}
+		_ = c.Close()
+	}
+}

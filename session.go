@@ -297,6 +297,24 @@ func (s *session) toOwner(ctl control) {
 	}
 }
 
+// pendingError returns the last error frame still queued for the owner
+// once the reader has ended, so that a select that saw the end first does
+// not lose it.
+func (s *session) pendingError() (control, bool) {
+	var last control
+	found := false
+	for {
+		select {
+		case ctl := <-s.control:
+			if ctl.kind == messages.KindError && (!found || !errors.Is(last.err, ErrUnauthorized)) {
+				last, found = ctl, true
+			}
+		default:
+			return last, found
+		}
+	}
+}
+
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
 // cause says why the session ended, once the reader has returned.
@@ -389,7 +407,37 @@ func (s *session) shutdown() error {
 func (s *session) teardown() {
 	s.closing.Store(true)
 	s.stopWriter()
+	select {
+	case <-s.readerDone:
+		if s.closeSentByLibrary() {
+			s.drainUntilPeerCloses()
+		}
+	default:
+	}
 	_ = s.ws.Close()
 	<-s.readerDone
 	<-s.writerDone
+}
+
+// closeSentByLibrary reports a read error after which gorilla has already
+// sent its own close frame (1009 for an oversized frame, 1002 for a
+// protocol violation).
+func (s *session) closeSentByLibrary() bool {
+	if errors.Is(s.readErr, websocket.ErrReadLimit) {
+		return true
+	}
+	var ce *websocket.CloseError
+	var ne net.Error
+	return s.readErr != nil && !errors.As(s.readErr, &ce) && !errors.As(s.readErr, &ne) &&
+		!errors.Is(s.readErr, io.EOF) && !errors.Is(s.readErr, io.ErrUnexpectedEOF) && !errors.Is(s.readErr, net.ErrClosed)
+}
+
+// drainUntilPeerCloses discards raw bytes until the peer closes TCP or
+// CloseTimeout passes. Closing a socket with unread data makes the kernel
+// send a reset, which can destroy the close frame gorilla just sent before
+// the peer reads it; draining first lets the peer see why we left.
+func (s *session) drainUntilPeerCloses() {
+	conn := s.ws.NetConn()
+	_ = conn.SetReadDeadline(time.Now().Add(s.c.opt.CloseTimeout))
+	_, _ = io.Copy(io.Discard, conn)
 }
