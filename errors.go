@@ -50,9 +50,6 @@ var (
 	ErrUnsubscribed = errors.New("marketdata: unsubscribed before the server acknowledged")
 )
 
-// errInvalidUTF8: a text frame that is not UTF-8 (RFC 6455 requires it).
-var errInvalidUTF8 = fmt.Errorf("%w: text frame is not valid UTF-8", messages.ErrMalformed)
-
 // Server error codes from the protocol, as carried by ServerError.Code.
 const (
 	CodeCredentialsRejected = messages.CodeCredentialsRejected // final: never retried

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-fugle/marketdata/messages"
 	"github.com/gorilla/websocket"
@@ -149,14 +148,12 @@ func (s *session) readLoop() {
 
 // handle vets one inbound message and dispatches it.
 func (s *session) handle(dec *messages.Decoder, typ int, buf []byte) {
-	switch {
-	case typ != websocket.TextMessage:
+	// UTF-8 is checked by the decoder while it scans strings.
+	if typ != websocket.TextMessage {
 		s.c.emit(ErrorEvent{Conn: s.seq, Err: ErrBinaryFrame})
-	case !utf8.Valid(buf):
-		s.malformed(errInvalidUTF8, buf)
-	default:
-		s.dispatch(dec, buf)
+		return
 	}
+	s.dispatch(dec, buf)
 }
 
 // readFrame reads one message into buf, reusing its capacity.

@@ -316,6 +316,19 @@ func (a *Aggregate) Kind() Kind { return a.Meta.kind() }
 // Aggregate decodes the payload of an aggregates frame into out,
 // overwriting it. Bids and Asks share one allocation.
 func (d *Decoder) Aggregate(f *Frame, out *Aggregate) error {
+	err := d.aggregate(f, out)
+	if err == errDeferred {
+		var g Frame
+		if g, err = d.scanFrame(f.Raw); err == nil {
+			err = d.aggregate(&g, out)
+		}
+	}
+	return err
+}
+
+// aggregate decodes once; for a deferred frame it reports any trouble as
+// errDeferred, and Aggregate decodes again after a full scan.
+func (d *Decoder) aggregate(f *Frame, out *Aggregate) error {
 	r, err := d.payload(f)
 	*out = Aggregate{Meta: meta(f)}
 	if err != nil {
@@ -520,7 +533,7 @@ func (d *Decoder) Aggregate(f *Frame, out *Aggregate) error {
 			r.skip()
 		}
 	}
-	if err := d.finish(&r, f.Data.Index); err != nil {
+	if err := d.finish(&r, f); err != nil {
 		return err
 	}
 	if m&(1<<agSymbol) == 0 {

@@ -71,6 +71,19 @@ func (b *Book) Kind() Kind { return b.Meta.kind() }
 // Book decodes the payload of a books frame into out, overwriting it. Bids
 // and Asks share one allocation.
 func (d *Decoder) Book(f *Frame, out *Book) error {
+	err := d.book(f, out)
+	if err == errDeferred {
+		var g Frame
+		if g, err = d.scanFrame(f.Raw); err == nil {
+			err = d.book(&g, out)
+		}
+	}
+	return err
+}
+
+// book decodes once; for a deferred frame it reports any trouble as
+// errDeferred, and Book decodes again after a full scan.
+func (d *Decoder) book(f *Frame, out *Book) error {
 	r, err := d.payload(f)
 	*out = Book{Meta: meta(f)}
 	if err != nil {
@@ -139,7 +152,7 @@ func (d *Decoder) Book(f *Frame, out *Book) error {
 			r.skip()
 		}
 	}
-	if err := d.finish(&r, f.Data.Index); err != nil {
+	if err := d.finish(&r, f); err != nil {
 		return err
 	}
 	if m&(1<<bkSymbol) == 0 {

@@ -89,6 +89,19 @@ func (c *Candle) Kind() Kind { return c.Meta.kind() }
 
 // Candle decodes the payload of a candles frame into out, overwriting it.
 func (d *Decoder) Candle(f *Frame, out *Candle) error {
+	err := d.candle(f, out)
+	if err == errDeferred {
+		var g Frame
+		if g, err = d.scanFrame(f.Raw); err == nil {
+			err = d.candle(&g, out)
+		}
+	}
+	return err
+}
+
+// candle decodes once; for a deferred frame it reports any trouble as
+// errDeferred, and Candle decodes again after a full scan.
+func (d *Decoder) candle(f *Frame, out *Candle) error {
 	r, err := d.payload(f)
 	*out = Candle{Meta: meta(f)}
 	if err != nil {
@@ -160,7 +173,7 @@ func (d *Decoder) Candle(f *Frame, out *Candle) error {
 			r.skip()
 		}
 	}
-	if err := d.finish(&r, f.Data.Index); err != nil {
+	if err := d.finish(&r, f); err != nil {
 		return err
 	}
 	if m&(1<<caSymbol) == 0 {

@@ -89,8 +89,13 @@ type Ack struct {
 // unexpected types are ignored, and a code that is neither a number nor a
 // numeric string reads as 0.
 func (d *Decoder) Error(f *Frame, out *ErrorFrame) error {
-	d.begin(f)
 	*out = ErrorFrame{}
+	var g Frame
+	f, err := d.settle(f, &g)
+	if err != nil {
+		return err
+	}
+	d.begin(f)
 	var msg string
 	var hasMsg, hasCode bool
 	read := func(r *reader, top bool) {
@@ -136,6 +141,18 @@ func (d *Decoder) Error(f *Frame, out *ErrorFrame) error {
 	return nil
 }
 
+// settle returns f, or, when Frame left its data unvalidated, f scanned in
+// full into g. The control methods read loosely and are not meant for data
+// frames, so they take no shortcut.
+func (d *Decoder) settle(f, g *Frame) (*Frame, error) {
+	if !f.deferred {
+		return f, nil
+	}
+	var err error
+	*g, err = d.scanFrame(f.Raw)
+	return g, err
+}
+
 // control starts the walk of the "data" of a control frame. ok is false when
 // there is nothing to read: data absent or null, or of the wrong type (err).
 func (d *Decoder) control(f *Frame) (r reader, ok bool, err error) {
@@ -156,6 +173,11 @@ func (d *Decoder) control(f *Frame) (r reader, ok bool, err error) {
 // may be a number or a numeric string.
 func (d *Decoder) Heartbeat(f *Frame, out *Heartbeat) error {
 	*out = Heartbeat{}
+	var g Frame
+	f, err := d.settle(f, &g)
+	if err != nil {
+		return err
+	}
 	r, ok, err := d.control(f)
 	if !ok {
 		return err
@@ -171,12 +193,17 @@ func (d *Decoder) Heartbeat(f *Frame, out *Heartbeat) error {
 			r.skip()
 		}
 	}
-	return d.finish(&r, f.Data.Index)
+	return d.finish(&r, f)
 }
 
 // Pong decodes a "pong" frame into out, overwriting it.
 func (d *Decoder) Pong(f *Frame, out *Pong) error {
 	*out = Pong{}
+	var g Frame
+	f, err := d.settle(f, &g)
+	if err != nil {
+		return err
+	}
 	r, ok, err := d.control(f)
 	if !ok {
 		return err
@@ -200,12 +227,17 @@ func (d *Decoder) Pong(f *Frame, out *Pong) error {
 			r.skip()
 		}
 	}
-	return d.finish(&r, f.Data.Index)
+	return d.finish(&r, f)
 }
 
 // Authenticated decodes an "authenticated" frame into out, overwriting it.
 func (d *Decoder) Authenticated(f *Frame, out *Authenticated) error {
 	*out = Authenticated{}
+	var g Frame
+	f, err := d.settle(f, &g)
+	if err != nil {
+		return err
+	}
 	r, ok, err := d.control(f)
 	if !ok {
 		return err
@@ -231,7 +263,7 @@ func (d *Decoder) Authenticated(f *Frame, out *Authenticated) error {
 			r.skip()
 		}
 	}
-	return d.finish(&r, f.Data.Index)
+	return d.finish(&r, f)
 }
 
 // Acks decodes a "subscribed" or "unsubscribed" frame and appends its acks
@@ -239,6 +271,11 @@ func (d *Decoder) Authenticated(f *Frame, out *Authenticated) error {
 // many-symbol request with an array; both decode. A frame without data
 // appends nothing.
 func (d *Decoder) Acks(f *Frame, dst []Ack) ([]Ack, error) {
+	var g Frame
+	f, err := d.settle(f, &g)
+	if err != nil {
+		return dst, err
+	}
 	d.begin(f)
 	r := reader{s: f.Data.Raw, stack: &d.stack}
 	n := len(dst)
@@ -268,7 +305,7 @@ func (d *Decoder) Acks(f *Frame, dst []Ack) ([]Ack, error) {
 	default:
 		return dst, &FieldError{Event: d.event, Field: "data", Want: "object or array", Got: typeName(c)}
 	}
-	if err := d.finish(&r, f.Data.Index); err != nil {
+	if err := d.finish(&r, f); err != nil {
 		return dst[:n], err
 	}
 	return dst, nil

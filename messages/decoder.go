@@ -1,6 +1,7 @@
 package messages
 
 import (
+	"errors"
 	"strings"
 	"unsafe"
 
@@ -18,7 +19,16 @@ type Frame struct {
 	ID      string       // the top-level "id" (the subscription id), empty when absent
 	Data    gjson.Result // the "data" member; Data.Exists() is false when it is absent
 	Raw     []byte       // the whole frame, as given (not copied)
+
+	// deferred is set when Frame left "data" unvalidated, for the typed
+	// method to validate as it reads.
+	deferred bool
 }
+
+// errDeferred tells a typed method that the data of a deferred frame did
+// not read cleanly, so the frame must be scanned in full and decoded again.
+// It never leaves the package.
+var errDeferred = errors.New("messages: deferred frame needs a full scan")
 
 const (
 	// maxInterned bounds the intern table. A market has a few thousand
@@ -43,14 +53,16 @@ const (
 // names) in a table of at most 4096 entries, cleared when full, so that a
 // steady stream of the same symbols does not allocate strings again.
 //
-// The typed methods (Trade, Book, ...) take a Frame returned by Frame and
-// overwrite their output entirely. Every string and slice they store is owned
-// by the output, never by the frame's bytes, so the caller may reuse its read
-// buffer as soon as they return.
+// The typed methods (Trade, Book, ...) take a Frame returned by Frame,
+// validate the data that Frame left to them, and overwrite their output
+// entirely. Every string and slice they store is owned by the output, never
+// by the frame's bytes, so the caller may reuse its read buffer as soon as
+// they return.
 type Decoder struct {
 	strs     map[string]string
 	recent   [recentSize]string
 	noIntern bool
+	noDefer  bool // for tests: validate every frame in full in Frame
 
 	stack  []uint64     // nesting bits for the validator
 	levels []PriceLevel // scratch for book levels before their one allocation
@@ -77,10 +89,36 @@ func bytesToString(b []byte) string {
 // Frame validates raw as one JSON object and decodes its envelope.
 //
 // The error wraps ErrMalformed: a *SyntaxError when raw is not a single
-// well-formed JSON object, a *FieldError when "event" is missing or not a
-// string, or when a data or snapshot frame has a "channel" or "id" that is
-// not a string. The whole frame, "data" included, is validated here.
+// well-formed JSON object, or when its bytes are not valid UTF-8; a
+// *FieldError when "event" is missing or not a string, or when a data or
+// snapshot frame has a "channel" or "id" that is not a string.
+//
+// A frame whose bytes are not valid UTF-8 is rejected.
+//
+// Frame validates the whole frame, with one exception that spares the
+// reader goroutine a second pass over the payload: a data or snapshot frame
+// of a known channel, laid out the way the server writes it
+// ({"event":"data","data":{...},"id":"...","channel":"trades"}, or with id
+// and channel swapped), has its envelope checked here and its "data" left to
+// the typed method of its channel (Trade, Candle, Book, Aggregate or Index).
+// That method validates the data as it decodes it, UTF-8 included, and
+// returns the same error a full validation by Frame would have. So Frame may
+// return no error for such a frame whose data is malformed: a frame is
+// accepted only once Frame and the typed method for its channel have both
+// accepted it. Until then Data may hold malformed JSON, or more than the
+// data member; gjson does not panic on such input, but what it reads from it
+// is unspecified.
 func (d *Decoder) Frame(raw []byte) (Frame, error) {
+	if !d.noDefer {
+		if f, ok := d.quickFrame(raw); ok {
+			return f, nil
+		}
+	}
+	return d.scanFrame(raw)
+}
+
+// scanFrame is Frame validating the whole frame.
+func (d *Decoder) scanFrame(raw []byte) (Frame, error) {
 	s := bytesToString(raw)
 	env, serr := scanEnvelope(s, &d.stack)
 	if cap(d.stack) > maxScratch {
@@ -134,6 +172,103 @@ func (d *Decoder) Frame(raw []byte) (Frame, error) {
 	}
 	return f, nil
 }
+
+// quickFrame decodes the envelope of a data or snapshot frame written
+// exactly as the server writes it, leaving "data" unvalidated; ok is false
+// for any other frame. The envelope is matched from both ends: the event and
+// the opening of "data" from the front, and the id and channel, plain
+// strings, from the back.
+//
+// What lies between is taken for the data object. That holds when it is one
+// well-formed object, which the typed method checks as it reads. If it is
+// not, either the frame is malformed or more members stand between "data"
+// and "id"; the typed method then has the frame scanned in full and
+// decodes it again. Those members cannot change the id or the channel,
+// which come last and so win, but another "event" could change the kind the
+// frame is routed by, so a frame that might hold one (any "event" key, or
+// any escape) is scanned in full here.
+func (d *Decoder) quickFrame(raw []byte) (f Frame, ok bool) {
+	const (
+		dataPrefix     = `{"event":"data","data":{`
+		snapshotPrefix = `{"event":"snapshot","data":{`
+	)
+	s := bytesToString(raw)
+	var start int // the data object's '{'
+	switch {
+	case strings.HasPrefix(s, dataPrefix):
+		f.Kind, start = KindData, len(dataPrefix)-1
+	case strings.HasPrefix(s, snapshotPrefix):
+		f.Kind, start = KindSnapshot, len(snapshotPrefix)-1
+	default:
+		return f, false
+	}
+	if s[len(s)-1] != '}' {
+		return f, false
+	}
+	end := len(s) - 1
+	var id, channel string
+	var haveID, haveChannel bool
+	for range 2 {
+		name, value, at := tailMember(s, end)
+		switch {
+		case at <= start:
+			return f, false
+		case name == "id" && !haveID:
+			id, haveID = value, true
+		case name == "channel" && !haveChannel:
+			channel, haveChannel = value, true
+		default:
+			return f, false
+		}
+		end = at
+	}
+	ch, known := knownChannel(channel)
+	data := s[start:end]
+	if !known || data[len(data)-1] != '}' ||
+		strings.IndexByte(data, '\\') >= 0 || strings.Contains(data, `vent"`) {
+		return f, false
+	}
+	f.Event = kindNames[f.Kind]
+	f.Channel = ch
+	f.ID = d.intern(id)
+	f.Data = gjson.Result{Type: gjson.JSON, Raw: data, Index: start}
+	f.Raw = raw
+	f.deferred = true
+	return f, true
+}
+
+// tailMember matches a member `,"id":"value"` or `,"channel":"value"` that
+// ends just before s[end], with a value of plain printable ASCII (no
+// escapes, no quotes). It returns the index of the comma, or -1 when there
+// is no such member.
+func tailMember(s string, end int) (name, value string, at int) {
+	i := end - 2
+	if i < 0 || s[end-1] != '"' {
+		return "", "", -1
+	}
+	for i >= 0 && plainASCII[s[i]] {
+		i--
+	}
+	if i < 0 || s[i] != '"' {
+		return "", "", -1
+	}
+	value = s[i+1 : end-1]
+	switch head := s[:i]; {
+	case strings.HasSuffix(head, `,"id":`):
+		return "id", value, i - len(`,"id":`)
+	case strings.HasSuffix(head, `,"channel":`):
+		return "channel", value, i - len(`,"channel":`)
+	}
+	return "", "", -1
+}
+
+// plainASCII marks the printable ASCII bytes other than '"' and '\\'.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // unescapeJSON returns the content of a quoted JSON string that holds
 // escapes.

@@ -6,12 +6,17 @@
 // then into the payload type of its channel, Trade, Candle, Book, Aggregate
 // or Index, or into one of the control types.
 //
-// The decoder is built for the reader goroutine of a streaming client. Frame
-// validates the whole frame in one pass, without recursion, so hostile input
-// (truncated, deeply nested, not JSON at all) ends in an error wrapping
-// ErrMalformed, never in a panic. A typed method then reads the payload in
-// one more pass, switching on each member's name and storing its value
-// straight into the output, with no reflection and no intermediate values.
+// The decoder is built for the reader goroutine of a streaming client. Every
+// frame is validated without recursion, so hostile input (truncated, deeply
+// nested, not JSON at all) ends in an error wrapping ErrMalformed, never in
+// a panic; a frame whose bytes are not valid UTF-8 is rejected too. A data
+// frame laid out the way the server writes it is read in a single pass:
+// Frame checks its envelope and leaves "data" to the typed method, which
+// validates it as it reads, switching on each member's name and storing its
+// value straight into the output, with no reflection and no intermediate
+// values. Any other frame is validated whole by Frame first. Either way a
+// frame is accepted only if Frame and then the typed method for its channel
+// accept it, and they reject exactly the same frames either way.
 // Short strings that repeat from frame to frame (symbols, exchanges, ids)
 // are interned, so that a steady stream of trades for known symbols decodes
 // without allocating; a book allocates once, for its levels.

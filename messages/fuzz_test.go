@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 )
@@ -90,6 +91,13 @@ func FuzzDecode(f *testing.F) {
 		if m.Kind() != wantKind {
 			t.Fatalf("Kind() = %v, frame kind %v", m.Kind(), f.Kind)
 		}
+		// Data is checked on a fully validated frame: a deferred one may hold
+		// more than the data member until a typed method has read it.
+		full := NewDecoder()
+		full.noDefer = true
+		if f, err = full.Frame(raw); err != nil {
+			t.Fatal(err)
+		}
 		if f.Data.Exists() && f.Data.Raw != gjson.GetBytes(raw, "data").Raw && !hasDuplicateKeys(raw) {
 			t.Fatalf("Data.Raw = %q, gjson finds %q", f.Data.Raw, gjson.GetBytes(raw, "data").Raw)
 		}
@@ -105,6 +113,12 @@ func checkValidity(t *testing.T, raw []byte, err error) {
 	}
 	var se *SyntaxError
 	isSyntax := errors.As(err, &se)
+	if !utf8.Valid(raw) { // encoding/json lets invalid UTF-8 through; the decoder must not
+		if !isSyntax {
+			t.Fatalf("invalid UTF-8 accepted: err = %v", err)
+		}
+		return
+	}
 	valid := json.Valid(raw)
 	var obj map[string]json.RawMessage
 	isObject := valid && json.Unmarshal(raw, &obj) == nil

@@ -41,6 +41,19 @@ func (x *Index) Kind() Kind { return x.Meta.kind() }
 
 // Index decodes the payload of an indices frame into out, overwriting it.
 func (d *Decoder) Index(f *Frame, out *Index) error {
+	err := d.index(f, out)
+	if err == errDeferred {
+		var g Frame
+		if g, err = d.scanFrame(f.Raw); err == nil {
+			err = d.index(&g, out)
+		}
+	}
+	return err
+}
+
+// index decodes once; for a deferred frame it reports any trouble as
+// errDeferred, and Index decodes again after a full scan.
+func (d *Decoder) index(f *Frame, out *Index) error {
 	r, err := d.payload(f)
 	*out = Index{Meta: meta(f)}
 	if err != nil {
@@ -77,7 +90,7 @@ func (d *Decoder) Index(f *Frame, out *Index) error {
 			r.skip()
 		}
 	}
-	if err := d.finish(&r, f.Data.Index); err != nil {
+	if err := d.finish(&r, f); err != nil {
 		return err
 	}
 	if m&(1<<ixSymbol) == 0 {

@@ -259,18 +259,51 @@ func TestDeepNesting(t *testing.T) {
 	}
 }
 
+// TestInvalidUTF8 checks that a frame whose bytes are not UTF-8 is
+// rejected wherever the bad bytes are, on both of Frame's paths, and that
+// valid multi-byte text passes.
 func TestInvalidUTF8(t *testing.T) {
-	raw := "{\"event\":\"data\",\"channel\":\"trades\",\"id\":\"\xc3\x28\",\"data\":{\"symbol\":\"\xff\xfe23\",\"type\":\"\xed\xa0\x80\",\"\xffkey\":1,\"price\":1}}"
-	tr := mustDecode[*Trade](t, raw)
-	if tr.Symbol != "\xff\xfe23" || tr.Type != "\xed\xa0\x80" || tr.ID != "\xc3\x28" || tr.Price != 1 {
-		t.Errorf("invalid UTF-8 was not kept as is: %+v", tr)
+	trade := string(loadSample(t, "stock_trades"))
+	aggregate := string(loadSample(t, "stock_aggregates"))
+	bad := []string{"\xff", "\xfe", "\xc3\x28", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe5\x8f", "\x80"}
+	var frames []string
+	for _, b := range bad {
+		frames = append(frames,
+			strings.Replace(trade, `"2330"`, `"23`+b+`30"`, 1),                                    // a value the reader keeps
+			strings.Replace(trade, `"2330"`, `"2330`+b+`"`, 1),                                    // at the end of a string
+			strings.Replace(trade, `"isClose"`, `"is`+b+`Close"`, 1),                              // a member name
+			strings.Replace(trade, `"<CHANNEL_ID>"`, `"<CHANNEL`+b+`ID>"`, 1),                     // the id
+			strings.Replace(aggregate, "台積電", "台"+b+"電", 1),                                       // among valid multi-byte text
+			strings.Replace(aggregate, `"isClose":true`, `"isClose":true,"x":[{"y":"`+b+`"}]`, 1), // a skipped value
+			"{\"event\":\"data\",\"channel\":\"trades\",\"data\":{\"symbol\":\"2330\",\"type\":\""+b+"\"}}",
+			"{\"event\":\""+b+"\",\"data\":{}}",
+			"{\"event\":\"heartbeat\",\"data\":{\"time\":1,\"note\":\""+b+"\"}}",
+			"{\"event\":\"data\",\"data\":{\"symbol\":\"2330\"}"+b+",\"id\":\"x\",\"channel\":\"trades\"}",
+			"{\"event\":\"data\",\"data\":{\"symbol\":\"2330\",\"price\":1"+b+"},\"id\":\"x\",\"channel\":\"trades\"}",
+		)
 	}
-	if _, err := Decode([]byte("{\"event\":\"\xff\xff\",\"data\":{\"\xfe\":\"\xc0\"}}")); err != nil {
-		t.Errorf("invalid UTF-8 in an unknown event: %v", err)
+	for _, raw := range frames {
+		for _, noDefer := range []bool{false, true} {
+			d := NewDecoder()
+			d.noDefer = noDefer
+			_, err := decodeWith(d, []byte(raw))
+			var se *SyntaxError
+			if !errors.As(err, &se) || !errors.Is(err, ErrMalformed) {
+				t.Errorf("%q (noDefer %v): %v, want a *SyntaxError", raw, noDefer, err)
+			}
+		}
+		wantMalformed(t, raw)
 	}
-	// An escaped lone surrogate decodes without panicking too.
-	if _, err := Decode([]byte(`{"event":"data","channel":"trades","data":{"symbol":"\ud800\udc00\ud800x"}}`)); err != nil {
-		t.Errorf("lone surrogate: %v", err)
+	// Valid multi-byte text passes, U+FFFD written out included, and so does
+	// an escaped lone surrogate, which decodes to U+FFFD.
+	for raw, symbol := range map[string]string{
+		`{"event":"data","data":{"symbol":"台積電"},"id":"x","channel":"trades"}`:                                      "台積電",
+		`{"event":"data","channel":"trades","data":{"symbol":"\ud800\udc00\ud800x"}}`:                               "\U00010000\uFFFDx",
+		"{\"event\":\"data\",\"data\":{\"symbol\":\"\xef\xbf\xbd\U0010FFFF\"},\"id\":\"x\",\"channel\":\"trades\"}": "\uFFFD\U0010FFFF",
+	} {
+		if tr := mustDecode[*Trade](t, raw); tr.Symbol != symbol {
+			t.Errorf("%s: symbol %q, want %q", raw, tr.Symbol, symbol)
+		}
 	}
 }
 

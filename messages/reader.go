@@ -2,24 +2,26 @@ package messages
 
 import (
 	"errors"
-	"math/bits"
 	"strconv"
 	"strings"
 )
 
-// reader is a pull parser over the text of one JSON value that Frame has
-// already validated. It walks the text once, reads each member's value
-// straight into its destination, and never builds an intermediate value.
+// reader is a pull parser over the text of one JSON value. It walks the
+// text once, reads each member's value straight into its destination, and
+// never builds an intermediate value.
 //
-// Because a Frame can also be built by hand, the reader trusts nothing: every
-// index is checked, and text that is not as expected sets bad and ends the
-// walk instead of panicking. Structure that the validator would have refused
-// (a missing comma, say) may be read leniently; that is harmless, since only
-// hand-made frames can carry it.
+// The reader is as strict as the validator in scan.go: the text it walks
+// through without setting bad is well-formed JSON, valid UTF-8 and nested no
+// deeper than the validator allows. That lets Frame leave the "data" of a
+// data frame to the typed method instead of validating it twice. It trusts
+// no index either, since a Frame can also be built by hand: text that is not
+// as expected sets bad and ends the walk instead of panicking.
 type reader struct {
 	s     string
 	i     int
 	bad   bool
+	first bool      // at the first member or element of the container just opened
+	depth int       // open containers, for the nesting bound of skip
 	stack *[]uint64 // scratch for skipValue
 }
 
@@ -36,6 +38,11 @@ func (r *reader) peek() byte {
 	return 0
 }
 
+// fail marks the text as malformed at i.
+func (r *reader) fail(i int) {
+	r.i, r.bad = i, true
+}
+
 // key moves to the next member of the object being read and returns its
 // name, leaving the reader at the member's value. It returns false once it
 // has consumed the closing brace, or when the text is not as expected.
@@ -43,30 +50,41 @@ func (r *reader) key() (string, bool) {
 	if r.bad {
 		return "", false
 	}
-	r.ws()
-	if r.i < len(r.s) && r.s[r.i] == ',' {
-		r.i++
-		r.ws()
-	}
-	if r.i < len(r.s) && r.s[r.i] == '}' {
-		r.i++
+	s := r.s
+	i := skipSpace(s, r.i)
+	if i >= len(s) {
+		r.fail(i)
 		return "", false
 	}
-	if r.i >= len(r.s) || r.s[r.i] != '"' {
-		r.bad = true
+	switch c := s[i]; {
+	case c == '}':
+		r.i = i + 1
+		r.depth--
+		r.first = false
+		return "", false
+	case r.first:
+		r.first = false
+	case c == ',':
+		i = skipSpace(s, i+1)
+	default:
+		r.fail(i)
 		return "", false
 	}
+	if i >= len(s) || s[i] != '"' {
+		r.fail(i)
+		return "", false
+	}
+	r.i = i
 	k, ok := r.str()
 	if !ok {
 		return "", false
 	}
-	r.ws()
-	if r.i >= len(r.s) || r.s[r.i] != ':' {
-		r.bad = true
+	i = skipSpace(s, r.i)
+	if i >= len(s) || s[i] != ':' {
+		r.fail(i)
 		return "", false
 	}
-	r.i++
-	r.ws()
+	r.i = skipSpace(s, i+1)
 	return k, true
 }
 
@@ -77,65 +95,52 @@ func (r *reader) elem() bool {
 	if r.bad {
 		return false
 	}
-	r.ws()
-	if r.i < len(r.s) && r.s[r.i] == ',' {
-		r.i++
-		r.ws()
-	}
-	if r.i < len(r.s) && r.s[r.i] == ']' {
-		r.i++
+	s := r.s
+	i := skipSpace(s, r.i)
+	if i >= len(s) {
+		r.fail(i)
 		return false
 	}
-	if r.i >= len(r.s) {
-		r.bad = true
+	switch c := s[i]; {
+	case c == ']':
+		r.i = i + 1
+		r.depth--
+		r.first = false
+		return false
+	case r.first:
+		r.first = false
+	case c == ',':
+		i = skipSpace(s, i+1)
+	default:
+		r.fail(i)
 		return false
 	}
+	// What follows the comma is checked by whoever reads the element.
+	r.i = i
 	return true
 }
 
 // open consumes the '{' or '[' the caller has peeked.
-func (r *reader) open() { r.i++ }
-
-// str reads a string value; the result aliases the text unless the string
-// holds escapes.
-func (r *reader) str() (string, bool) {
-	s := r.s
-	start := r.i + 1
-	for i := start; i < len(s); {
-		if i+8 <= len(s) {
-			m := stringStops(load64(s, i))
-			if m == 0 {
-				i += 8
-				continue
-			}
-			i += bits.TrailingZeros64(m) >> 3
-		}
-		switch s[i] {
-		case '"':
-			r.i = i + 1
-			return s[start:i], true
-		case '\\':
-			return r.strEscaped(start)
-		}
-		i++ // a control character, possible only in a hand-made frame
-	}
-	r.bad = true
-	return "", false
+func (r *reader) open() {
+	r.i++
+	r.depth++
+	r.first = true
 }
 
-func (r *reader) strEscaped(start int) (string, bool) {
-	s := r.s
-	for i := start; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '"':
-			r.i = i + 1
-			return unescapeJSON(s[start-1 : i+1]), true
-		}
+// str reads the string value the reader is at; the result aliases the text
+// unless the string holds escapes.
+func (r *reader) str() (string, bool) {
+	start := r.i + 1
+	end, esc, msg := scanString(r.s, start)
+	if msg != "" {
+		r.fail(end)
+		return "", false
 	}
-	r.bad = true
-	return "", false
+	r.i = end
+	if esc {
+		return unescapeJSON(r.s[start-1 : end]), true
+	}
+	return r.s[start : end-1], true
 }
 
 // literal consumes true, false or null.
@@ -148,11 +153,12 @@ func (r *reader) literal(lit string) bool {
 	return false
 }
 
-// skip consumes one value of any type.
+// skip consumes one value of any type, checking it as the validator would:
+// the containers the reader is inside count towards the nesting bound.
 func (r *reader) skip() {
-	end, msg := skipValue(r.s, r.i, r.stack)
+	end, msg := skipValue(r.s, r.i, maxDepth-r.depth, r.stack)
 	if msg != "" {
-		r.bad = true
+		r.fail(end)
 		return
 	}
 	r.i = end
@@ -160,8 +166,8 @@ func (r *reader) skip() {
 
 // levelFast reads a book level written exactly the way the server writes
 // it, {"price":N,"size":N}, which spares the general member loop for the
-// most repeated object of all. Any other spelling is left untouched for the
-// general path.
+// most repeated object of all. Any other spelling, or a number that does not
+// read, is left untouched for the general path, which reports it.
 func (r *reader) levelFast(dst *PriceLevel) bool {
 	const pre, mid = `{"price":`, `,"size":`
 	s, save := r.s, r.i
@@ -174,8 +180,8 @@ func (r *reader) levelFast(dst *PriceLevel) bool {
 		return false
 	}
 	price, _ := r.float()
-	if !strings.HasPrefix(s[r.i:], mid) {
-		r.i = save
+	if r.bad || !strings.HasPrefix(s[r.i:], mid) {
+		r.i, r.bad = save, false
 		return false
 	}
 	r.i += len(mid)
@@ -197,10 +203,12 @@ func (r *reader) levelFast(dst *PriceLevel) bool {
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
 	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
-// float reads a number. Prices arrive with few digits, so most take the
-// exact fast path: a mantissa below 2^53 divided by an exactly represented
-// power of ten is correctly rounded, the same result strconv.ParseFloat
-// gives. Anything longer, or with an exponent, goes through strconv.
+// float reads a number, held to the JSON grammar (no leading zeros, digits
+// on both sides of the point and after the exponent). Prices arrive with few
+// digits, so most take the exact fast path: a mantissa below 2^53 divided by
+// an exactly represented power of ten is correctly rounded, the same result
+// strconv.ParseFloat gives. Anything longer, or with an exponent, goes
+// through strconv.
 func (r *reader) float() (float64, bool) {
 	s := r.s
 	i := r.i
@@ -209,29 +217,39 @@ func (r *reader) float() (float64, bool) {
 	if neg {
 		i++
 	}
+	intStart := i
 	var mant uint64
-	digits, frac := 0, 0
 	for ; i < len(s) && isDigit(s[i]); i++ {
 		mant = mant*10 + uint64(s[i]-'0')
-		digits++
 	}
-	if digits == 0 {
-		r.bad = true
+	digits, frac := i-intStart, 0
+	if digits == 0 || (digits > 1 && s[intStart] == '0') {
+		r.fail(i)
 		return 0, false
 	}
 	if i < len(s) && s[i] == '.' {
-		for i++; i < len(s) && isDigit(s[i]); i++ {
+		i++
+		fracStart := i
+		for ; i < len(s) && isDigit(s[i]); i++ {
 			mant = mant*10 + uint64(s[i]-'0')
-			digits++
-			frac++
 		}
+		if frac = i - fracStart; frac == 0 {
+			r.fail(i)
+			return 0, false
+		}
+		digits += frac
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
 		i++
 		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
 		}
+		expStart := i
 		for ; i < len(s) && isDigit(s[i]); i++ {
+		}
+		if i == expStart {
+			r.fail(i)
+			return 0, false
 		}
 		digits = 99 // force the slow path
 	}
@@ -265,15 +283,19 @@ func (r *reader) int() (int64, bool) {
 	if neg {
 		i++
 	}
+	intStart := i
 	var n uint64
-	digits := 0
 	for ; i < len(s) && isDigit(s[i]); i++ {
 		n = n*10 + uint64(s[i]-'0')
-		digits++
 	}
+	digits := i - intStart
 	if digits == 0 || (i < len(s) && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')) {
 		f, ok := r.float()
 		return clampInt(f), ok
+	}
+	if digits > 1 && s[intStart] == '0' {
+		r.fail(i)
+		return 0, false
 	}
 	r.i = i
 	if digits > 18 { // may overflow: let strconv decide

@@ -1,16 +1,20 @@
 package messages
 
-import "math/bits"
+import (
+	"math/bits"
+	"unicode/utf8"
+)
 
 // A validating scanner for whole frames. gjson does not validate what it
 // reads, and its own validator recurses once per nesting level; this one
 // keeps its nesting in a bit stack, so a hostile frame of deeply nested
 // arrays costs memory proportional to the depth in bits, not in stack frames.
 
-// strPlain marks the bytes that may stand unescaped inside a JSON string and
-// end nothing: everything but control characters, '"' and '\\'.
+// strPlain marks the ASCII bytes that may stand unescaped inside a JSON
+// string and end nothing: everything but control characters, '"' and '\\'.
+// Bytes from 0x80 up are left out, to be checked as UTF-8.
 var strPlain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
 		t[c] = true
 	}
 	t['"'] = false
@@ -50,19 +54,21 @@ func load64(s string, i int) uint64 {
 }
 
 // stringStops flags, in the high bit of each byte, the bytes of x that end a
-// run of plain string content: '"', '\\' and control characters. Bits above
-// the first flagged byte may be false alarms (borrows run upwards), so only
-// the lowest flag is to be trusted.
+// run of plain ASCII string content: '"', '\\', control characters and the
+// bytes of multi-byte UTF-8 sequences. Bits above the first flagged byte may
+// be false alarms (borrows run upwards), so only the lowest flag is to be
+// trusted.
 func stringStops(x uint64) uint64 {
 	q := x ^ (swarLo * '"')
 	b := x ^ (swarLo * '\\')
-	return ((x - swarLo*0x20) | (q - swarLo) | (b - swarLo)) &^ x & swarHi
+	return ((x - swarLo*0x20) | (q - swarLo) | (b - swarLo) | x) & swarHi
 }
 
-// scanString checks the string whose opening quote is at s[i-1]. It returns
-// the index just past the closing quote and whether the string holds escapes;
-// on failure ok is false and end is where the problem is.
-func scanString(s string, i int) (end int, escaped, ok bool) {
+// scanString checks the string whose opening quote is at s[i-1], UTF-8
+// included. It returns the index just past the closing quote and whether the
+// string holds escapes; on failure msg says why and end is where the problem
+// is.
+func scanString(s string, i int) (end int, escaped bool, msg string) {
 	for i < len(s) {
 		if i+8 <= len(s) {
 			m := stringStops(load64(s, i))
@@ -77,36 +83,50 @@ func scanString(s string, i int) (end int, escaped, ok bool) {
 			i++
 			continue
 		}
-		switch c {
-		case '"':
-			return i + 1, escaped, true
-		case '\\':
+		switch {
+		case c == '"':
+			return i + 1, escaped, ""
+		case c == '\\':
 			escaped = true
 			if i+1 >= len(s) {
-				return i + 1, escaped, false
+				return i + 1, escaped, msgBadString
 			}
 			switch s[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				if i+6 > len(s) {
-					return len(s), escaped, false
+					return len(s), escaped, msgBadString
 				}
 				for j := i + 2; j < i+6; j++ {
 					if !isHex(s[j]) {
-						return j, escaped, false
+						return j, escaped, msgBadString
 					}
 				}
 				i += 6
 			default:
-				return i + 1, escaped, false
+				return i + 1, escaped, msgBadString
 			}
+		case c >= utf8.RuneSelf:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				return i, escaped, msgBadUTF8
+			}
+			i += n
 		default: // a raw control character
-			return i, escaped, false
+			return i, escaped, msgBadString
 		}
 	}
-	return i, escaped, false
+	return i, escaped, msgBadString
 }
+
+// The messages of string errors. Bytes of 0x80 and up are valid only inside
+// strings, so checking strings is enough to reject any frame that is not
+// UTF-8.
+const (
+	msgBadString = "invalid string"
+	msgBadUTF8   = "invalid UTF-8"
+)
 
 // scanNumber checks the number starting at s[i] against the JSON grammar.
 func scanNumber(s string, i int) (int, bool) {
@@ -150,21 +170,22 @@ func hasLiteral(s string, i int, lit string) bool {
 	return len(s)-i >= len(lit) && s[i:i+len(lit)] == lit
 }
 
-// maxDepth bounds the nesting of a frame, as encoding/json does. The
-// protocol nests three levels deep; the bound only stops hostile input.
+// maxDepth bounds the nesting of a member value of a frame, as encoding/json
+// bounds a whole document. The protocol nests three levels deep; the bound
+// only stops hostile input.
 const maxDepth = 10000
 
 // skipValue checks the JSON value starting at or after s[i] (leading white
-// space allowed) and returns the index just past it. On failure msg is not
-// empty and the index is where decoding stopped. stack is scratch space for
-// the nesting, reused between calls: one bit per open container, set for an
-// object. The gotos keep the token loop free of a state dispatch.
-func skipValue(s string, i int, stack *[]uint64) (end int, msg string) {
+// space allowed) and returns the index just past it. At most limit
+// containers may be open at once. On failure msg is not empty and the index
+// is where decoding stopped. stack is scratch space for the nesting, reused
+// between calls: one bit per open container, set for an object. The gotos
+// keep the token loop free of a state dispatch.
+func skipValue(s string, i, limit int, stack *[]uint64) (end int, msg string) {
 	stk := (*stack)[:0]
 	depth := 0   // open containers
 	obj := false // whether the innermost open container is an object
 	var c byte
-	var ok bool
 
 value:
 	i = skipSpace(s, i)
@@ -174,10 +195,11 @@ value:
 	c = s[i]
 	switch {
 	case c == '"':
-		if i, _, ok = scanString(s, i+1); !ok {
-			return i, "invalid string"
+		if i, _, msg = scanString(s, i+1); msg != "" {
+			return i, msg
 		}
 	case c == '-' || isDigit(c):
+		var ok bool
 		if i, ok = scanNumber(s, i); !ok {
 			return i, "invalid number"
 		}
@@ -187,7 +209,7 @@ value:
 			i++
 			goto after
 		}
-		if depth >= maxDepth {
+		if depth >= limit {
 			return i, "nesting too deep"
 		}
 		if w := depth >> 6; w == len(stk) {
@@ -248,8 +270,8 @@ key:
 	if s[i] != '"' {
 		return i, "expected a member name"
 	}
-	if i, _, ok = scanString(s, i+1); !ok {
-		return i, "invalid string"
+	if i, _, msg = scanString(s, i+1); msg != "" {
+		return i, msg
 	}
 	i = skipSpace(s, i)
 	if i >= len(s) || s[i] != ':' {
@@ -303,7 +325,7 @@ func scanEnvelope(s string, stack *[]uint64) (envelope, *SyntaxError) {
 		return env, &SyntaxError{Offset: i, Msg: "empty frame"}
 	}
 	if s[i] != '{' {
-		end, msg := skipValue(s, i, stack)
+		end, msg := skipValue(s, i, maxDepth, stack)
 		switch {
 		case msg != "":
 			return env, &SyntaxError{Offset: end, Msg: msg}
@@ -323,9 +345,9 @@ func scanEnvelope(s string, stack *[]uint64) (envelope, *SyntaxError) {
 			if s[i] != '"' {
 				return env, &SyntaxError{Offset: i, Msg: "expected a member name"}
 			}
-			end, esc, ok := scanString(s, i+1)
-			if !ok {
-				return env, &SyntaxError{Offset: end, Msg: "invalid string"}
+			end, esc, msg := scanString(s, i+1)
+			if msg != "" {
+				return env, &SyntaxError{Offset: end, Msg: msg}
 			}
 			key := s[i+1 : end-1]
 			if esc {
@@ -336,16 +358,13 @@ func scanEnvelope(s string, stack *[]uint64) (envelope, *SyntaxError) {
 				return env, &SyntaxError{Offset: i, Msg: "expected ':'"}
 			}
 			start := skipSpace(s, i+1)
-			var msg string
 			if start < len(s) && s[start] == '"' {
 				// Scanned here rather than by skipValue to learn whether the
 				// string needs unescaping.
-				if end, esc, ok = scanString(s, start+1); !ok {
-					msg = "invalid string"
-				}
+				end, esc, msg = scanString(s, start+1)
 			} else {
 				esc = false
-				end, msg = skipValue(s, start, stack)
+				end, msg = skipValue(s, start, maxDepth, stack)
 			}
 			if msg != "" {
 				return env, &SyntaxError{Offset: end, Msg: msg}

@@ -219,6 +219,19 @@ func (t *Trade) Kind() Kind { return t.Meta.kind() }
 
 // Trade decodes the payload of a trades frame into out, overwriting it.
 func (d *Decoder) Trade(f *Frame, out *Trade) error {
+	err := d.trade(f, out)
+	if err == errDeferred {
+		var g Frame
+		if g, err = d.scanFrame(f.Raw); err == nil {
+			err = d.trade(&g, out)
+		}
+	}
+	return err
+}
+
+// trade decodes once; for a deferred frame it reports any trouble as
+// errDeferred, and Trade decodes again after a full scan.
+func (d *Decoder) trade(f *Frame, out *Trade) error {
 	r, err := d.payload(f)
 	*out = Trade{Meta: meta(f)}
 	if err != nil {
@@ -344,7 +357,7 @@ func (d *Decoder) Trade(f *Frame, out *Trade) error {
 			r.skip()
 		}
 	}
-	if err := d.finish(&r, f.Data.Index); err != nil {
+	if err := d.finish(&r, f); err != nil {
 		return err
 	}
 	if m&(1<<trSymbol) == 0 {

@@ -15,13 +15,26 @@ func (d *Decoder) begin(f *Frame) {
 }
 
 // finish returns the first error of the walk: a recorded FieldError, or a
-// SyntaxError when the reader met text it could not read (possible only for
-// a hand-made Frame). base is the offset of the reader's text in the frame.
-func (d *Decoder) finish(r *reader, base int) error {
+// SyntaxError when the reader met text it could not read, including text
+// after the value it walked.
+//
+// For a frame whose data Frame left unvalidated it returns errDeferred
+// instead of any error: the data may be malformed, or not where Frame
+// guessed, and only a full scan of the frame tells which, and which error
+// the frame deserves.
+func (d *Decoder) finish(r *reader, f *Frame) error {
 	err := d.err
 	d.err = nil
+	if err == nil && !r.bad {
+		if j := skipSpace(r.s, r.i); j != len(r.s) {
+			r.fail(j)
+		}
+	}
+	if f.deferred && (err != nil || r.bad) {
+		return errDeferred
+	}
 	if err == nil && r.bad {
-		err = &SyntaxError{Offset: base + r.i, Msg: "malformed " + d.event + " payload"}
+		err = &SyntaxError{Offset: f.Data.Index + r.i, Msg: "malformed " + d.event + " payload"}
 	}
 	return err
 }
