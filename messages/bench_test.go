@@ -9,7 +9,7 @@ import (
 
 // Run with: go test -run xxx -bench . -benchmem ./messages/
 //
-// Each data frame is decoded twice. BenchmarkDecode/<frame>/gjson is the
+// Each data frame is decoded twice. BenchmarkDecode/<frame>/decoder is the
 // client's path through a Decoder: Frame (whose Data is a gjson.Result),
 // then the typed method, reusing one Decoder and one output value.
 // BenchmarkDecode/<frame>/encoding_json decodes the same bytes with
@@ -301,7 +301,7 @@ func BenchmarkDecode(b *testing.B) {
 		{"futopt_aggregates", aggregate},
 	} {
 		raw := loadSample(b, c.sample)
-		b.Run(c.sample+"/gjson", func(b *testing.B) { c.decoder(b, raw) })
+		b.Run(c.sample+"/decoder", func(b *testing.B) { c.decoder(b, raw) })
 		b.Run(c.sample+"/encoding_json", func(b *testing.B) { c.stdlib(b, raw) })
 	}
 }
