@@ -153,8 +153,10 @@ func (c *WebSocketClient) State() State {
 	return c.state
 }
 
-// Done is closed when the client has ended, by Close or by a final error,
-// after every goroutine has returned and every channel is closed.
+// Done is closed when the client has ended, by Close or by a final error:
+// every channel is closed, the connection is gone, and no goroutine of the
+// client will deliver or send anything again. (Close, in addition, returns
+// only after every goroutine of the client has returned.)
 func (c *WebSocketClient) Done() <-chan struct{} { return c.done }
 
 // Err reports why the client ended: nil while it runs and after Close,
