@@ -425,6 +425,18 @@ func (c *WebSocketClient) supervise(s *session) {
 	}
 }
 
+// answersRequest reports whether an error frame can be the answer to a
+// subscribe or unsubscribe frame. The protocol has no request ids, so an
+// error about something else (a ping sent before authenticating, an auth
+// timeout) must not be taken for a refused subscription.
+func answersRequest(e *ServerError) bool {
+	switch e.Code {
+	case 0, CodeLimitExceeded, CodeValidationFailed:
+		return true
+	}
+	return false
+}
+
 // lost records that s is gone and reports it.
 func (c *WebSocketClient) lost(s *session, d Disconnected) {
 	c.mu.Lock()
@@ -457,6 +469,7 @@ func (c *WebSocketClient) serve(s *session, restoring bool) error {
 		probe = t.C
 	}
 	probeOut := false
+	var probeAt time.Time
 	for {
 		if inflight == nil {
 			c.mu.Lock()
@@ -468,7 +481,7 @@ func (c *WebSocketClient) serve(s *session, restoring bool) error {
 			c.mu.Unlock()
 			if inflight != nil {
 				if err := s.send(inflight.frame); err != nil {
-					return err
+					return s.sendFailed(err)
 				}
 				ackTimer.Reset(c.opt.AckTimeout)
 			} else if restoring {
@@ -489,13 +502,18 @@ func (c *WebSocketClient) serve(s *session, restoring bool) error {
 			return ErrAckTimeout
 		case <-probe:
 			idle := time.Since(time.Unix(0, s.lastRead.Load()))
-			if idle < c.opt.PingInterval {
+			switch {
+			case idle < c.opt.PingInterval:
 				probeOut = false
-			} else if !probeOut {
-				probeOut = true
+			case !probeOut:
+				probeOut, probeAt = true, time.Now()
 				if err := s.send(pingFrame(`"probe"`)); err != nil {
-					return err
+					return s.sendFailed(err)
 				}
+			case time.Since(probeAt) >= c.opt.PingInterval:
+				// Writes to a half-open link succeed; only the missing
+				// answer shows it is dead.
+				return &CloseError{Code: websocket.CloseAbnormalClosure, Err: ErrStaleConnection}
 			}
 		case ctl := <-s.control:
 			switch ctl.kind {
@@ -503,7 +521,7 @@ func (c *WebSocketClient) serve(s *session, restoring bool) error {
 				if errors.Is(ctl.err, ErrUnauthorized) {
 					return ctl.err
 				}
-				if inflight == nil {
+				if inflight == nil || !answersRequest(ctl.err) {
 					c.emit(ErrorEvent{Conn: s.seq, Err: ctl.err})
 					continue
 				}

@@ -27,9 +27,6 @@ func (c *WebSocketClient) newBackOff() backoff.BackOff {
 		Clock:               backoff.SystemClock,
 	}
 	eb.Reset()
-	if c.opt.ReconnectMaxAttempts > 0 {
-		return backoff.WithMaxRetries(eb, uint64(c.opt.ReconnectMaxAttempts))
-	}
 	return eb
 }
 
@@ -89,7 +86,9 @@ func (c *WebSocketClient) reconnect(b backoff.BackOff, cause error) *session {
 	lastErr := cause
 	for attempt := 1; ; attempt++ {
 		delay := b.NextBackOff()
-		if delay == backoff.Stop {
+		// The attempt limit is per outage; the delay keeps growing across
+		// connections that drop soon after authenticating.
+		if delay == backoff.Stop || (c.opt.ReconnectMaxAttempts > 0 && attempt > c.opt.ReconnectMaxAttempts) {
 			c.end(fmt.Errorf("%w after %d attempt(s): %w", ErrReconnectExhausted, attempt-1, lastErr))
 			return nil
 		}

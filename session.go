@@ -79,6 +79,10 @@ func (s *session) send(frame []byte) error {
 		return nil
 	case <-s.quit:
 		return ErrNotConnected
+	case <-s.writerDone: // the writer failed: nobody will drain out again
+		return ErrNotConnected
+	case <-s.c.closeCtx.Done():
+		return ErrNotConnected
 	}
 }
 
@@ -96,6 +100,18 @@ func (s *session) writeLoop() {
 		case <-s.quit:
 			return
 		}
+	}
+}
+
+// sendFailed turns a failed enqueue into the session's real cause: the
+// writer or the connection is gone, so wait for the reader to end and say
+// why.
+func (s *session) sendFailed(err error) error {
+	select {
+	case <-s.readerDone:
+		return s.cause()
+	case <-s.c.closeCtx.Done():
+		return ErrClosed
 	}
 }
 
@@ -375,13 +391,20 @@ func (s *session) shutdown() error {
 	case <-s.readerDone:
 		// The connection was already gone: there is nobody to shake hands with.
 	default:
-		timeout := s.c.opt.CloseTimeout
+		// One deadline for the whole handshake: writing the close frame
+		// waits behind a stalled data write, and that time counts too.
+		deadline := time.Now().Add(s.c.opt.CloseTimeout)
 		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-		if err := s.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(timeout)); err != nil {
-			result = &CloseError{Code: websocket.CloseAbnormalClosure, Err: err}
+		if err := s.ws.WriteControl(websocket.CloseMessage, msg, deadline); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				result = ErrCloseTimeout
+			} else {
+				result = &CloseError{Code: websocket.CloseAbnormalClosure, Err: err}
+			}
 			break
 		}
-		t := time.NewTimer(timeout)
+		t := time.NewTimer(time.Until(deadline))
 		select {
 		case <-s.readerDone:
 			var ce *websocket.CloseError
