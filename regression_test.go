@@ -83,7 +83,9 @@ func TestDeadWriterWithFullQueueReconnects(t *testing.T) {
 	<-st.entered
 	eventually(t, "the write queue to fill", func() bool { return len(s.out) == cap(s.out) })
 	subscribed := make(chan error, 1)
-	go func() { subscribed <- c.Subscribe(testCtx(t), SubscribeRequest{Channel: ChannelTrades, Symbols: []string{"2330"}}) }()
+	go func() {
+		subscribed <- c.Subscribe(testCtx(t), SubscribeRequest{Channel: ChannelTrades, Symbols: []string{"2330"}})
+	}()
 	// The supervisor marks the request sent just before queueing it, where
 	// it now waits behind the full queue.
 	eventually(t, "the supervisor to queue the subscribe frame", func() bool {
@@ -174,7 +176,9 @@ func TestUnrelatedErrorFrameDoesNotFailSubscribe(t *testing.T) {
 	connect(t, c)
 	srv.SetSilent(true) // the ack is lost
 	subscribed := make(chan error, 1)
-	go func() { subscribed <- c.Subscribe(testCtx(t), SubscribeRequest{Channel: ChannelTrades, Symbols: []string{"2330"}}) }()
+	go func() {
+		subscribed <- c.Subscribe(testCtx(t), SubscribeRequest{Channel: ChannelTrades, Symbols: []string{"2330"}})
+	}()
 	eventually(t, "the subscribe frame to arrive", func() bool { return len(srv.Conns()[0].Frames()) >= 2 })
 	_ = srv.Conns()[0].SendError(CodeAuthTimeout, "unrelated")
 	ev, _ := nextEvent[ErrorEvent](t, c, nil)
