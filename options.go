@@ -113,9 +113,10 @@ type WebSocketClientOption struct {
 	// 30 s and no ping frames. Negative disables the check.
 	HeartbeatTimeout time.Duration
 	// PingInterval, when positive, sends one JSON ping after the connection
-	// has been quiet this long, so a dead link is found sooner than the
-	// heartbeat timeout. The server counts every pong as an action, so it is
-	// off by default.
+	// has been quiet this long, and declares the link dead when nothing has
+	// answered after about as long again: a dead link is found sooner than
+	// the heartbeat timeout. The server counts every pong as an action, so
+	// it is off by default.
 	PingInterval time.Duration
 	// AckTimeout bounds the wait for the server's answer to a subscribe or
 	// unsubscribe frame; a server that does not answer is treated as a dead
