@@ -13,9 +13,10 @@ import (
 //
 // Every event that comes from a connection carries its connection number
 // (Conn), the same number stamped on market data in Meta.Conn. The number
-// grows by one with every new connection, so a consumer that reads only a
-// typed channel knows a gap may lie before the first event whose Conn
-// differs from the previous one's; a Disconnected event with the old number
+// grows with every connection (an attempt that fails to authenticate uses
+// one up too) and never repeats, so a consumer that reads only a typed
+// channel knows a gap may lie before the first event whose Conn differs
+// from the previous one's; a Disconnected event with the old number
 // and a Reconnected event with the new one bracket that gap on Events().
 type Event interface {
 	fmt.Stringer
