@@ -13,91 +13,91 @@ package messages
 type Aggregate struct {
 	Meta
 
-	Date     string // YYYY-MM-DD
-	Type     string
-	Exchange string
-	Market   string
-	Symbol   string
-	Name     string
+	Date     string `json:"date"` // YYYY-MM-DD
+	Type     string `json:"type"`
+	Exchange string `json:"exchange"`
+	Market   string `json:"market"`
+	Symbol   string `json:"symbol"`
+	Name     string `json:"name"`
 
-	ReferencePrice float64
-	PreviousClose  float64
-	OpenPrice      float64
-	OpenTime       Timestamp
-	HighPrice      float64
-	HighTime       Timestamp
-	LowPrice       float64
-	LowTime        Timestamp
-	ClosePrice     float64
-	CloseTime      Timestamp
-	AvgPrice       float64
-	Change         float64
-	ChangePercent  float64
-	Amplitude      float64
-	LastPrice      float64
-	LastSize       int64
+	ReferencePrice float64   `json:"referencePrice"`
+	PreviousClose  float64   `json:"previousClose"`
+	OpenPrice      float64   `json:"openPrice"`
+	OpenTime       Timestamp `json:"openTime"`
+	HighPrice      float64   `json:"highPrice"`
+	HighTime       Timestamp `json:"highTime"`
+	LowPrice       float64   `json:"lowPrice"`
+	LowTime        Timestamp `json:"lowTime"`
+	ClosePrice     float64   `json:"closePrice"`
+	CloseTime      Timestamp `json:"closeTime"`
+	AvgPrice       float64   `json:"avgPrice"`
+	Change         float64   `json:"change"`
+	ChangePercent  float64   `json:"changePercent"`
+	Amplitude      float64   `json:"amplitude"`
+	LastPrice      float64   `json:"lastPrice"`
+	LastSize       int64     `json:"lastSize"`
 
-	Bids []PriceLevel // best first
-	Asks []PriceLevel // best first
+	Bids []PriceLevel `json:"bids"` // best first
+	Asks []PriceLevel `json:"asks"` // best first
 
-	Total     AggregateTotal
-	LastTrade LastTick
-	LastTrial LastTick
+	Total     AggregateTotal `json:"total"`
+	LastTrade LastTick       `json:"lastTrade"`
+	LastTrial LastTick       `json:"lastTrial"`
 
 	// Flags are sent only when true.
-	IsLimitDownPrice bool
-	IsLimitUpPrice   bool
-	IsLimitDownBid   bool
-	IsLimitUpBid     bool
-	IsLimitDownAsk   bool
-	IsLimitUpAsk     bool
-	IsLimitDownHalt  bool
-	IsLimitUpHalt    bool
-	IsTrial          bool
-	IsDelayedOpen    bool
-	IsDelayedClose   bool
-	IsContinuous     bool
-	IsOpen           bool
-	IsClose          bool
+	IsLimitDownPrice bool `json:"isLimitDownPrice,omitempty"`
+	IsLimitUpPrice   bool `json:"isLimitUpPrice,omitempty"`
+	IsLimitDownBid   bool `json:"isLimitDownBid,omitempty"`
+	IsLimitUpBid     bool `json:"isLimitUpBid,omitempty"`
+	IsLimitDownAsk   bool `json:"isLimitDownAsk,omitempty"`
+	IsLimitUpAsk     bool `json:"isLimitUpAsk,omitempty"`
+	IsLimitDownHalt  bool `json:"isLimitDownHalt,omitempty"`
+	IsLimitUpHalt    bool `json:"isLimitUpHalt,omitempty"`
+	IsTrial          bool `json:"isTrial,omitempty"`
+	IsDelayedOpen    bool `json:"isDelayedOpen,omitempty"`
+	IsDelayedClose   bool `json:"isDelayedClose,omitempty"`
+	IsContinuous     bool `json:"isContinuous,omitempty"`
+	IsOpen           bool `json:"isOpen,omitempty"`
+	IsClose          bool `json:"isClose,omitempty"`
 
-	Serial      int64
-	LastUpdated Timestamp
-	TradingHalt TradingHalt
-	PriceLimits PriceLimits
+	Serial      int64       `json:"serial"`
+	LastUpdated Timestamp   `json:"lastUpdated"`
+	TradingHalt TradingHalt `json:"tradingHalt"`
+	PriceLimits PriceLimits `json:"priceLimits"`
 
 	has uint64
 }
 
 // AggregateTotal holds the day's running totals of an aggregate.
 type AggregateTotal struct {
-	TradeValue       int64
-	TradeVolume      int64
-	TradeVolumeAtBid int64
-	TradeVolumeAtAsk int64
-	Transaction      int64
-	TotalBidMatch    int64
-	TotalAskMatch    int64
-	Time             Timestamp
+	TradeValue       int64     `json:"tradeValue"`
+	TradeVolume      int64     `json:"tradeVolume"`
+	TradeVolumeAtBid int64     `json:"tradeVolumeAtBid"`
+	TradeVolumeAtAsk int64     `json:"tradeVolumeAtAsk"`
+	Transaction      int64     `json:"transaction"`
+	TotalBidMatch    int64     `json:"totalBidMatch"`
+	TotalAskMatch    int64     `json:"totalAskMatch"`
+	Time             Timestamp `json:"time"`
 
 	has uint8
 }
 
 // LastTick is the last trade, or the last trial match, of an aggregate.
 type LastTick struct {
-	Bid    float64
-	Ask    float64
-	Price  float64
-	Size   int64
-	Time   Timestamp
-	Serial int64
+	Bid    float64   `json:"bid"`
+	Ask    float64   `json:"ask"`
+	Price  float64   `json:"price"`
+	Size   int64     `json:"size"`
+	Time   Timestamp `json:"time"`
+	Serial int64     `json:"serial"`
 
 	has uint8
 }
 
 // TradingHalt reports a trading halt in an aggregate.
 type TradingHalt struct {
-	IsHalted bool
-	Time     Timestamp
+	IsHalted bool      `json:"isHalted,omitempty"`
+	Time     Timestamp `json:"time"`
 }
 
 // PriceLimits is the "priceLimits" object of a futures/options aggregate.
@@ -107,11 +107,11 @@ type TradingHalt struct {
 // the frame; Raw keeps a copy of the whole object so that a value of another
 // shape is not lost.
 type PriceLimits struct {
-	Price float64
-	Bid   float64
-	Ask   float64
-	Curb  float64
-	Raw   []byte
+	Price float64 `json:"price"`
+	Bid   float64 `json:"bid"`
+	Ask   float64 `json:"ask"`
+	Curb  float64 `json:"curb"`
+	Raw   []byte  `json:"-"`
 
 	has uint8
 }

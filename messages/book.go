@@ -8,27 +8,27 @@ package messages
 type Book struct {
 	Meta
 
-	Symbol   string
-	Type     string
-	Exchange string
-	Market   string
-	Time     Timestamp
-	Serial   int64
-	IsTrial  bool
+	Symbol   string    `json:"symbol"`
+	Type     string    `json:"type"`
+	Exchange string    `json:"exchange"`
+	Market   string    `json:"market"`
+	Time     Timestamp `json:"time"`
+	Serial   int64     `json:"serial"`
+	IsTrial  bool      `json:"isTrial,omitempty"`
 
-	Bids []PriceLevel // best first
-	Asks []PriceLevel // best first
+	Bids []PriceLevel `json:"bids"` // best first
+	Asks []PriceLevel `json:"asks"` // best first
 
-	DerivedBid PriceLevel
-	DerivedAsk PriceLevel
+	DerivedBid PriceLevel `json:"derivedBid"`
+	DerivedAsk PriceLevel `json:"derivedAsk"`
 
 	has uint16
 }
 
 // PriceLevel is one price of a book side and the size waiting there.
 type PriceLevel struct {
-	Price float64
-	Size  int64
+	Price float64 `json:"price"`
+	Size  int64   `json:"size"`
 }
 
 const (

@@ -15,34 +15,34 @@ import (
 type Candle struct {
 	Meta
 
-	Symbol    string
-	Type      string
-	Exchange  string
-	Market    string
-	Date      string // ISO 8601 with +08:00, the start of the minute
-	Open      float64
-	High      float64
-	Low       float64
-	Close     float64
-	Average   float64
-	Volume    int64
-	Timeframe int // minutes per bar when the server says so; 0 when absent
+	Symbol    string  `json:"symbol"`
+	Type      string  `json:"type"`
+	Exchange  string  `json:"exchange"`
+	Market    string  `json:"market"`
+	Date      string  `json:"date"` // ISO 8601 with +08:00, the start of the minute
+	Open      float64 `json:"open"`
+	High      float64 `json:"high"`
+	Low       float64 `json:"low"`
+	Close     float64 `json:"close"`
+	Average   float64 `json:"average"`
+	Volume    int64   `json:"volume"`
+	Timeframe int     `json:"timeframe"` // minutes per bar when the server says so; 0 when absent
 
-	Bars []Bar // the day of bars of a snapshot, when it carries them
-	Raw  []byte
+	Bars []Bar  `json:"bars,omitempty"` // the day of bars of a snapshot, when it carries them
+	Raw  []byte `json:"-"`
 
 	has uint16
 }
 
 // Bar is one bar of a day-of-bars candles snapshot.
 type Bar struct {
-	Date    string
-	Open    float64
-	High    float64
-	Low     float64
-	Close   float64
-	Average float64
-	Volume  int64
+	Date    string  `json:"date"`
+	Open    float64 `json:"open"`
+	High    float64 `json:"high"`
+	Low     float64 `json:"low"`
+	Close   float64 `json:"close"`
+	Average float64 `json:"average"`
+	Volume  int64   `json:"volume"`
 }
 
 const (

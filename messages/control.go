@@ -14,8 +14,8 @@ import (
 // {"event":"error","data":{"code":1001,"message":"..."}} and
 // {"event":"error","message":"..."}.
 type ErrorFrame struct {
-	Code    int // 0 when the frame carried none
-	Message string
+	Code    int    `json:"code"` // 0 when the frame carried none
+	Message string `json:"message"`
 }
 
 // Error codes the server documents.
@@ -46,7 +46,7 @@ func (e *ErrorFrame) Kind() Kind { return KindError }
 
 // Heartbeat is the server's liveness frame, sent every 30 seconds.
 type Heartbeat struct {
-	Time Timestamp
+	Time Timestamp `json:"time"`
 }
 
 // Kind returns KindHeartbeat.
@@ -54,10 +54,10 @@ func (h *Heartbeat) Kind() Kind { return KindHeartbeat }
 
 // Pong answers a ping.
 type Pong struct {
-	Time Timestamp
+	Time Timestamp `json:"time"`
 	// State is the raw JSON of the ping's echoed "state" (a copy), or nil
 	// when the pong carried none. It may be any JSON value.
-	State []byte
+	State []byte `json:"-"`
 }
 
 // Kind returns KindPong.
@@ -66,7 +66,7 @@ func (p *Pong) Kind() Kind { return KindPong }
 // Authenticated confirms the credential. Message may be empty: the server
 // may send the frame without data.
 type Authenticated struct {
-	Message string
+	Message string `json:"message"`
 }
 
 // Kind returns KindAuthenticated.
@@ -75,11 +75,11 @@ func (a *Authenticated) Kind() Kind { return KindAuthenticated }
 // Ack is one subscription confirmed by a "subscribed" frame, or removed by
 // an "unsubscribed" frame. Modifiers are echoed only when true.
 type Ack struct {
-	ID             string // server-assigned; unsubscribing goes by it
-	Channel        Channel
-	Symbol         string
-	IntradayOddLot bool
-	AfterHours     bool
+	ID             string  `json:"id"` // server-assigned; unsubscribing goes by it
+	Channel        Channel `json:"channel"`
+	Symbol         string  `json:"symbol"`
+	IntradayOddLot bool    `json:"intradayOddLot,omitempty"`
+	AfterHours     bool    `json:"afterHours,omitempty"`
 }
 
 // Error decodes an "error" frame into out, overwriting it. A message in

@@ -5,11 +5,11 @@ package messages
 type Index struct {
 	Meta
 
-	Symbol   string
-	Type     string // "INDEX"
-	Exchange string
-	Index    float64
-	Time     Timestamp
+	Symbol   string    `json:"symbol"`
+	Type     string    `json:"type"` // "INDEX"
+	Exchange string    `json:"exchange"`
+	Index    float64   `json:"index"`
+	Time     Timestamp `json:"time"`
 
 	has uint8
 }

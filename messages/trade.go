@@ -18,67 +18,67 @@ package messages
 type Trade struct {
 	Meta
 
-	Symbol   string
-	Type     string // e.g. "EQUITY", "ODDLOT", "FUTURE", "FUTURE_AH"
-	Exchange string // e.g. "TWSE", "TPEx", "TAIFEX"
-	Market   string // e.g. "TSE", "OTC"; may be absent
-	Time     Timestamp
-	Serial   int64
+	Symbol   string    `json:"symbol"`
+	Type     string    `json:"type"`     // e.g. "EQUITY", "ODDLOT", "FUTURE", "FUTURE_AH"
+	Exchange string    `json:"exchange"` // e.g. "TWSE", "TPEx", "TAIFEX"
+	Market   string    `json:"market"`   // e.g. "TSE", "OTC"; may be absent
+	Time     Timestamp `json:"time"`
+	Serial   int64     `json:"serial"`
 
-	Bid    float64
-	Ask    float64
-	Price  float64
-	Size   int64
-	Volume int64
+	Bid    float64 `json:"bid"`
+	Ask    float64 `json:"ask"`
+	Price  float64 `json:"price"`
+	Size   int64   `json:"size"`
+	Volume int64   `json:"volume"`
 
 	// Flags are sent only when true.
-	IsLimitDownPrice bool
-	IsLimitUpPrice   bool
-	IsLimitDownBid   bool
-	IsLimitUpBid     bool
-	IsLimitDownAsk   bool
-	IsLimitUpAsk     bool
-	IsLimitDownHalt  bool
-	IsLimitUpHalt    bool
-	IsTrial          bool
-	IsDelayedOpen    bool
-	IsDelayedClose   bool
-	IsContinuous     bool
-	IsOpen           bool
-	IsClose          bool
+	IsLimitDownPrice bool `json:"isLimitDownPrice,omitempty"`
+	IsLimitUpPrice   bool `json:"isLimitUpPrice,omitempty"`
+	IsLimitDownBid   bool `json:"isLimitDownBid,omitempty"`
+	IsLimitUpBid     bool `json:"isLimitUpBid,omitempty"`
+	IsLimitDownAsk   bool `json:"isLimitDownAsk,omitempty"`
+	IsLimitUpAsk     bool `json:"isLimitUpAsk,omitempty"`
+	IsLimitDownHalt  bool `json:"isLimitDownHalt,omitempty"`
+	IsLimitUpHalt    bool `json:"isLimitUpHalt,omitempty"`
+	IsTrial          bool `json:"isTrial,omitempty"`
+	IsDelayedOpen    bool `json:"isDelayedOpen,omitempty"`
+	IsDelayedClose   bool `json:"isDelayedClose,omitempty"`
+	IsContinuous     bool `json:"isContinuous,omitempty"`
+	IsOpen           bool `json:"isOpen,omitempty"`
+	IsClose          bool `json:"isClose,omitempty"`
 
-	Trades []TradeTick // futures/options only
-	Total  TradeTotal  // futures/options only
+	Trades []TradeTick `json:"trades,omitempty"` // futures/options only
+	Total  TradeTotal  `json:"total"`            // futures/options only
 
 	has uint32
 }
 
 // TradeTick is one match inside a futures/options trades frame.
 type TradeTick struct {
-	Price      float64
-	Size       int64
-	Bid        float64
-	Ask        float64
-	Serial     int64
-	IsReplaced bool
+	Price      float64 `json:"price"`
+	Size       int64   `json:"size"`
+	Bid        float64 `json:"bid"`
+	Ask        float64 `json:"ask"`
+	Serial     int64   `json:"serial"`
+	IsReplaced bool    `json:"isReplaced,omitempty"`
 
 	has uint8
 }
 
 // TradeTotal holds the running totals of a futures/options trades frame.
 type TradeTotal struct {
-	TradeVolume      int64
-	TotalBidMatch    int64
-	TotalAskMatch    int64
-	BidOrders        int64
-	AskOrders        int64
-	BidVolume        int64
-	AskVolume        int64
-	TradeValue       int64
-	TradeVolumeAtBid int64
-	TradeVolumeAtAsk int64
-	Transaction      int64
-	Time             Timestamp
+	TradeVolume      int64     `json:"tradeVolume"`
+	TotalBidMatch    int64     `json:"totalBidMatch"`
+	TotalAskMatch    int64     `json:"totalAskMatch"`
+	BidOrders        int64     `json:"bidOrders"`
+	AskOrders        int64     `json:"askOrders"`
+	BidVolume        int64     `json:"bidVolume"`
+	AskVolume        int64     `json:"askVolume"`
+	TradeValue       int64     `json:"tradeValue"`
+	TradeVolumeAtBid int64     `json:"tradeVolumeAtBid"`
+	TradeVolumeAtAsk int64     `json:"tradeVolumeAtAsk"`
+	Transaction      int64     `json:"transaction"`
+	Time             Timestamp `json:"time"`
 
 	has uint16
 }

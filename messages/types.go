@@ -119,16 +119,16 @@ type Meta struct {
 	// ID is the server's subscription id (the envelope's "id"). Ids are not
 	// unique per channel and symbol: an alias and the contract it resolves
 	// to can share one.
-	ID string
+	ID string `json:"id"`
 	// Channel is the envelope's "channel".
-	Channel Channel
+	Channel Channel `json:"channel"`
 	// Snapshot is true when the frame's event was "snapshot": the current
 	// state sent right after subscribing rather than a new market event.
-	Snapshot bool
+	Snapshot bool `json:"snapshot"`
 	// Conn is set by the client, not by the decoder: the number of the
 	// connection the event arrived on (1 for the first). A change between
 	// two events means a gap may lie between them.
-	Conn uint64
+	Conn uint64 `json:"conn"`
 }
 
 func (m *Meta) kind() Kind {
