@@ -40,6 +40,7 @@ func fuzzSeeds(f *testing.F) [][]byte {
 		`{"event":"data","channel":"trades","data":{"symbol":"2330","price":"abc"}}`,
 		`{"event":"data","channel":"books","data":{"symbol":"2330","bids":[null]}}`,
 		`[[[[[[[[[[]]]]]]]]]]`, `{"event":5}`, `{}`, `{"event":"data"`, ``,
+		`null`, ` null `, `true`, `0`, `"event"`, `[]`,
 	} {
 		seeds = append(seeds, []byte(raw))
 	}
@@ -120,8 +121,10 @@ func checkValidity(t *testing.T, raw []byte, err error) {
 		return
 	}
 	valid := json.Valid(raw)
+	// encoding/json unmarshals null into a map without error, leaving it
+	// nil: only a non-nil map means the input was an object.
 	var obj map[string]json.RawMessage
-	isObject := valid && json.Unmarshal(raw, &obj) == nil
+	isObject := valid && json.Unmarshal(raw, &obj) == nil && obj != nil
 	switch {
 	case !valid && !isSyntax:
 		t.Fatalf("invalid JSON accepted: err = %v", err)
