@@ -106,7 +106,7 @@ func NewWebSocketClient(option WebSocketClientOption) (*WebSocketClient, error) 
 			Proxy:            http.ProxyFromEnvironment,
 			HandshakeTimeout: opt.HandshakeTimeout,
 			TLSClientConfig:  opt.TLSConfig,
-			NetDialContext:   opt.NetDialContext,
+			NetDialContext:   guardedDial(opt.NetDialContext),
 			ReadBufferSize:   16 << 10,
 			WriteBufferSize:  4 << 10,
 		},
@@ -117,7 +117,7 @@ func NewWebSocketClient(option WebSocketClientOption) (*WebSocketClient, error) 
 	c.closeCtx, c.closeCancel = context.WithCancel(context.Background())
 	stop := c.closeCtx.Done()
 	c.events = newOutlet[Event]("events", opt.EventBufferSize, opt.DropPolicy, opt.BlockTimeout, stop, nil)
-	report := func(d Dropped) { c.events.send(d) }
+	report := func(d Dropped) { c.events.offer(d) }
 	c.trades = newOutlet[messages.Trade]("trades", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
 	c.candles = newOutlet[messages.Candle]("candles", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
 	c.books = newOutlet[messages.Book]("books", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
@@ -185,10 +185,17 @@ func (c *WebSocketClient) Stats() Stats {
 
 // Connect dials the endpoint and authenticates, returning only once the
 // server has said "authenticated". A rejected credential returns an error
-// matching ErrUnauthorized; any error frame is a *ServerError. Connect makes
-// one attempt: reconnecting applies to connections lost after it succeeded.
-// Calling it on a connected or connecting client returns ErrAlreadyConnected
-// and opens nothing; after Close it returns ErrClosed.
+// matching ErrUnauthorized; any error frame is a *ServerError. By default
+// Connect makes one attempt; with RetryConnect it retries retryable failures
+// under the reconnect policy until ctx ends, announcing each attempt on
+// Events as Reconnecting. Either way a final failure (a rejected credential,
+// HTTP 401/403, an untrusted certificate) returns at once.
+//
+// Connect returns promptly when ctx ends, at any stage of the dial, TLS
+// handshake, upgrade or authentication, with an error for which
+// errors.Is(err, ctx.Err()) holds; Close interrupts it the same way, and
+// Connect then returns ErrClosed. Calling it on a connected or connecting
+// client returns ErrAlreadyConnected and opens nothing.
 func (c *WebSocketClient) Connect(ctx context.Context) error {
 	c.mu.Lock()
 	if err := c.usable(); err != nil {
@@ -205,6 +212,9 @@ func (c *WebSocketClient) Connect(ctx context.Context) error {
 	defer c.wg.Done()
 
 	s, err := c.dial(ctx)
+	if err != nil && c.opt.RetryConnect && retryable(err) && ctx.Err() == nil {
+		s, _, err = c.redial(ctx, c.newBackOff(), err)
+	}
 	if err != nil {
 		c.mu.Lock()
 		if !c.closed {
@@ -262,70 +272,10 @@ func (c *WebSocketClient) liveSession() *session {
 	return c.sess
 }
 
-// dial opens and authenticates one connection. On failure nothing of it is
-// left running.
-func (c *WebSocketClient) dial(ctx context.Context) (*session, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(c.closeCtx, cancel)
-	defer stop()
-	closedErr := func(err error) error {
-		if c.closeCtx.Err() != nil {
-			return ErrClosed
-		}
-		return err
-	}
-
-	ws, resp, err := c.dialer.DialContext(ctx, c.opt.Endpoint, c.opt.Header)
-	if err != nil {
-		return nil, closedErr(dialError(err, resp))
-	}
-	c.mu.Lock()
-	c.connSeq++
-	seq := c.connSeq
-	c.mu.Unlock()
-	s := newSession(c, ws, seq)
-	c.emit(Connected{Conn: seq, URL: c.opt.Endpoint})
-
-	if err := s.send(c.cred.frame()); err != nil {
-		s.teardown()
-		return nil, closedErr(err)
-	}
-	timer := time.NewTimer(c.opt.AuthTimeout)
-	defer timer.Stop()
-	for {
-		select {
-		case ctl := <-s.control:
-			switch ctl.kind {
-			case messages.KindAuthenticated:
-				s.authedAt = time.Now()
-				c.emit(Authenticated{Conn: seq, Message: ctl.message})
-				return s, nil
-			case messages.KindError:
-				_ = s.shutdown()
-				return nil, closedErr(ctl.err)
-			}
-		case <-s.readerDone:
-			// An error frame read just before the connection ended is the
-			// real verdict: the close that follows it is only its echo.
-			err := s.cause()
-			if ctl, ok := s.pendingError(); ok {
-				err = ctl.err
-			}
-			s.teardown()
-			return nil, closedErr(err)
-		case <-timer.C:
-			_ = s.shutdown()
-			return nil, ErrAuthTimeout
-		case <-ctx.Done():
-			_ = s.shutdown()
-			return nil, closedErr(ctx.Err())
-		}
-	}
-}
-
-// emit delivers a lifecycle or control event.
-func (c *WebSocketClient) emit(e Event) { c.events.send(e) }
+// emit delivers a lifecycle event. It never waits for the consumer: the
+// goroutines that emit them (Connect's caller, the supervisor) must stay
+// responsive, so under Block a full Events channel drops the event.
+func (c *WebSocketClient) emit(e Event) { c.events.offer(e) }
 
 func (c *WebSocketClient) wakeSupervisor() {
 	select {
@@ -370,6 +320,12 @@ func (c *WebSocketClient) end(err error) {
 		}
 		c.subs.end(waitErr)
 		c.mu.Unlock()
+		// No sender is left: report episodes still open, then close.
+		c.trades.flush()
+		c.candles.flush()
+		c.books.flush()
+		c.aggregates.flush()
+		c.indices.flush()
 		close(c.trades.ch)
 		close(c.candles.ch)
 		close(c.books.ch)
@@ -459,6 +415,7 @@ func (c *WebSocketClient) lost(s *session, d Disconnected) {
 func (c *WebSocketClient) serve(s *session, restoring bool) error {
 	var inflight *request
 	var failed []SubscriptionFailure
+	var unconfirmed []Subscription
 	ackTimer := time.NewTimer(time.Hour)
 	ackTimer.Stop()
 	defer ackTimer.Stop()
@@ -470,6 +427,10 @@ func (c *WebSocketClient) serve(s *session, restoring bool) error {
 	}
 	probeOut := false
 	var probeAt time.Time
+	// An ack's patience excludes the time the reader spent waiting on
+	// consumers (Block): the answer may sit unread behind their values.
+	var sentAt time.Time
+	var waitAtSend time.Duration
 	for {
 		if inflight == nil {
 			c.mu.Lock()
@@ -483,10 +444,12 @@ func (c *WebSocketClient) serve(s *session, restoring bool) error {
 				if err := s.send(inflight.frame); err != nil {
 					return s.sendFailed(err)
 				}
+				sentAt = time.Now()
+				waitAtSend, _ = s.consumerTime()
 				ackTimer.Reset(c.opt.AckTimeout)
 			} else if restoring {
 				restoring = false
-				c.emit(Resubscribed{Conn: s.seq, Restored: restored, Failed: failed})
+				c.emit(Resubscribed{Conn: s.seq, Restored: restored, Failed: failed, Unconfirmed: unconfirmed})
 			}
 		}
 		select {
@@ -499,9 +462,20 @@ func (c *WebSocketClient) serve(s *session, restoring bool) error {
 			return s.cause()
 		case <-c.wake:
 		case <-ackTimer.C:
-			return ErrAckTimeout
+			spent, busy := s.consumerTime()
+			left := c.opt.AckTimeout - (time.Since(sentAt) - (spent - waitAtSend))
+			if busy {
+				left = max(left, c.opt.AckTimeout/8)
+			}
+			if left <= 0 {
+				return ErrAckTimeout
+			}
+			ackTimer.Reset(left)
 		case <-probe:
 			idle := time.Since(time.Unix(0, s.lastRead.Load()))
+			if _, busy := s.consumerTime(); busy {
+				idle, probeOut = 0, false
+			}
 			switch {
 			case idle < c.opt.PingInterval:
 				probeOut = false
@@ -526,17 +500,27 @@ func (c *WebSocketClient) serve(s *session, restoring bool) error {
 					continue
 				}
 				c.mu.Lock()
-				failed = append(failed, c.subs.apply(s.seq, inflight, nil, ctl.err)...)
+				f, _ := c.subs.apply(s.seq, inflight, nil, ctl.err)
+				failed = append(failed, f...)
 				c.mu.Unlock()
 				inflight = nil
 				ackTimer.Stop()
 			case messages.KindSubscribed, messages.KindUnsubscribed:
 				if inflight == nil || inflight.unsubscribe != (ctl.kind == messages.KindUnsubscribed) {
-					c.emit(Unknown{Conn: s.seq, Event: ctl.kind.String()})
+					late := ctl.kind == messages.KindSubscribed
+					c.mu.Lock()
+					for _, a := range ctl.acks {
+						late = c.subs.lateAck(s.seq, a) && late
+					}
+					c.mu.Unlock()
+					if !late || len(ctl.acks) == 0 {
+						c.emit(Unknown{Conn: s.seq, Event: ctl.kind.String()})
+					}
 					continue
 				}
 				c.mu.Lock()
-				c.subs.apply(s.seq, inflight, ctl.acks, nil)
+				_, u := c.subs.apply(s.seq, inflight, ctl.acks, nil)
+				unconfirmed = append(unconfirmed, u...)
 				c.mu.Unlock()
 				inflight = nil
 				ackTimer.Stop()

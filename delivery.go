@@ -1,14 +1,19 @@
 package marketdata
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
+// episodeMax bounds a drop episode, so that a consumer that never catches
+// up still hears of its losses at this pace rather than once at the end.
+const episodeMax = 10 * time.Second
+
 // outlet is one consumer-facing channel with its drop policy and counters.
-// The reader goroutine of the live connection is its main sender; the
-// supervisor sends lifecycle events too, so everything here is safe for
-// several senders.
+// The reader goroutine of the live connection is its main sender; lifecycle
+// events come from Connect and the supervisor too, so everything here is
+// safe for several senders.
 type outlet[T any] struct {
 	name    string
 	ch      chan T
@@ -19,28 +24,56 @@ type outlet[T any] struct {
 
 	received atomic.Uint64
 	dropped  atomic.Uint64
-	dropping atomic.Bool // inside a drop episode
+	dropping atomic.Bool // inside a drop episode; read on every send
+
+	epMu    sync.Mutex // guards the episode below; taken only on drops and their end
+	epCount uint64
+	epStart time.Time
 }
 
 func newOutlet[T any](name string, size int, policy DropPolicy, timeout time.Duration, stop <-chan struct{}, report func(Dropped)) *outlet[T] {
 	return &outlet[T]{name: name, ch: make(chan T, size), policy: policy, timeout: timeout, stop: stop, report: report}
 }
 
-// send hands v to the consumer under the policy. It never blocks for longer
-// than the Block timeout, and not at all once Close has begun.
-func (o *outlet[T]) send(v T) {
+// send hands v to the consumer under the policy. Under Block it waits up to
+// the Block timeout for room, and not at all once Close has begun. Only the
+// reader goroutine calls it: a wait there holds back the socket, never a
+// caller of the public API.
+func (o *outlet[T]) send(v T) { o.deliver(v, o.policy == Block) }
+
+// offer hands v to the consumer without ever waiting: under Block a full
+// channel drops v (the newest), as DropNewest would. Lifecycle events take
+// this path, so that Connect, Subscribe and the supervisor never wait on a
+// consumer.
+func (o *outlet[T]) offer(v T) { o.deliver(v, false) }
+
+func (o *outlet[T]) deliver(v T, wait bool) {
 	// Counted once handled, so that Received never runs ahead of Dropped.
 	defer o.received.Add(1)
 	select {
 	case o.ch <- v:
-		o.dropping.Store(false)
+		if o.dropping.Load() {
+			o.delivered()
+		}
 		return
 	default:
 	}
-	switch o.policy {
-	case DropNewest:
+	switch {
+	case wait:
+		t := time.NewTimer(o.timeout)
+		select {
+		case o.ch <- v:
+			t.Stop()
+			if o.dropping.Load() {
+				o.delivered()
+			}
+			return
+		case <-t.C:
+		case <-o.stop:
+			t.Stop()
+		}
 		o.drop()
-	case DropOldest:
+	case o.policy == DropOldest:
 		// Two rounds: another sender may refill the slot we freed.
 		for i := 0; i < 2; i++ {
 			select {
@@ -55,24 +88,65 @@ func (o *outlet[T]) send(v T) {
 			}
 		}
 		o.drop()
-	case Block:
-		t := time.NewTimer(o.timeout)
-		select {
-		case o.ch <- v:
-			o.dropping.Store(false)
-		case <-t.C:
-			o.drop()
-		case <-o.stop:
-			o.drop()
-		}
-		t.Stop()
+	default:
+		o.drop()
 	}
 }
 
+// drop counts one discarded value in the current episode, starting one if
+// needed.
 func (o *outlet[T]) drop() {
-	total := o.dropped.Add(1)
-	if o.dropping.CompareAndSwap(false, true) && o.report != nil {
-		o.report(Dropped{Channel: o.name, Policy: o.policy, Total: total})
+	o.dropped.Add(1)
+	now := time.Now()
+	o.epMu.Lock()
+	var ended Dropped
+	if o.epCount > 0 && now.Sub(o.epStart) >= episodeMax {
+		ended = o.endEpisodeLocked(now)
+	}
+	if o.epCount == 0 {
+		o.epStart = now
+		o.dropping.Store(true)
+	}
+	o.epCount++
+	o.epMu.Unlock()
+	o.publish(ended)
+}
+
+// delivered ends the episode once the consumer has caught up: a value went
+// through and the channel is at most half full. The slack keeps a consumer
+// that runs just behind the feed from turning one episode into one report
+// per value.
+func (o *outlet[T]) delivered() {
+	if len(o.ch) > cap(o.ch)/2 {
+		return
+	}
+	o.epMu.Lock()
+	ended := o.endEpisodeLocked(time.Now())
+	o.epMu.Unlock()
+	o.publish(ended)
+}
+
+// flush reports an episode still open when the client ends.
+func (o *outlet[T]) flush() {
+	o.epMu.Lock()
+	ended := o.endEpisodeLocked(time.Now())
+	o.epMu.Unlock()
+	o.publish(ended)
+}
+
+func (o *outlet[T]) endEpisodeLocked(now time.Time) Dropped {
+	if o.epCount == 0 {
+		return Dropped{}
+	}
+	d := Dropped{Channel: o.name, Policy: o.policy, Count: o.epCount, Total: o.dropped.Load(), Since: o.epStart, Duration: now.Sub(o.epStart)}
+	o.epCount = 0
+	o.dropping.Store(false)
+	return d
+}
+
+func (o *outlet[T]) publish(d Dropped) {
+	if d.Count > 0 && o.report != nil {
+		o.report(d)
 	}
 }
 

@@ -3,6 +3,7 @@ package marketdata
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-fugle/marketdata/messages"
 )
@@ -120,6 +121,22 @@ func (e *HandshakeError) Error() string {
 // Is reports 401 and 403 as ErrUnauthorized.
 func (e *HandshakeError) Is(target error) bool {
 	return target == ErrUnauthorized && (e.StatusCode == 401 || e.StatusCode == 403)
+}
+
+// UnconfirmedError is returned by Subscribe when the server's ack left some
+// of the requested subscriptions out. They stay wanted but not active (see
+// Subscriptions), are requested again on the next connection, and become
+// active if a late ack confirms them.
+type UnconfirmedError struct {
+	Subscriptions []Subscription
+}
+
+func (e *UnconfirmedError) Error() string {
+	names := make([]string, len(e.Subscriptions))
+	for i, s := range e.Subscriptions {
+		names[i] = s.String()
+	}
+	return fmt.Sprintf("marketdata: the server did not confirm %d subscription(s): %s", len(names), strings.Join(names, ", "))
 }
 
 // DecodeError reports a frame that could not be decoded. The stream goes on.

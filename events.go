@@ -67,11 +67,13 @@ type Reconnected struct {
 
 // Resubscribed: after a reconnect, every wanted subscription was sent again
 // and answered. Failed lists those the server refused; they are no longer
-// wanted.
+// wanted. Unconfirmed lists those its acks left out: still wanted, not
+// active, requested again on the next connection.
 type Resubscribed struct {
-	Conn     uint64
-	Restored []Subscription
-	Failed   []SubscriptionFailure
+	Conn        uint64
+	Restored    []Subscription
+	Failed      []SubscriptionFailure
+	Unconfirmed []Subscription
 }
 
 // SubscriptionFailure is a subscription the server refused.
@@ -109,14 +111,23 @@ type Unknown struct {
 	Raw   []byte
 }
 
-// Dropped reports the start of a drop episode on one channel: the consumer
-// fell behind and events are being discarded under the drop policy. It is
-// sent once per episode; an episode ends when an event is delivered without
-// dropping. Total is the channel's drop count so far.
+// Dropped reports one drop episode on one channel: the consumer fell
+// behind and values were discarded under the drop policy. An episode begins
+// with the first drop and ends when the consumer has caught up (a value is
+// delivered while the channel is at most half full), when it has lasted
+// 10 s, or when the client ends. It is reported once, when it ends, so a
+// steadily slow consumer sees one report per episode, not one per value.
+// The Counts of all reports for a channel add up to its Stats Dropped.
 type Dropped struct {
 	Channel string
 	Policy  DropPolicy
-	Total   uint64
+	// Count is the number of values dropped in this episode.
+	Count uint64
+	// Total is the channel's drop count so far, this episode included.
+	Total uint64
+	// Since is when the episode began; Duration how long it lasted.
+	Since    time.Time
+	Duration time.Duration
 }
 
 func (Connected) event()     {}
@@ -160,7 +171,7 @@ func (e Reconnected) String() string {
 	return fmt.Sprintf("reconnected #%d after %d attempt(s), down %v", e.Conn, e.Attempts, e.Downtime.Round(time.Millisecond))
 }
 func (e Resubscribed) String() string {
-	return fmt.Sprintf("resubscribed #%d: %d restored, %d failed", e.Conn, len(e.Restored), len(e.Failed))
+	return fmt.Sprintf("resubscribed #%d: %d restored, %d failed, %d unconfirmed", e.Conn, len(e.Restored), len(e.Failed), len(e.Unconfirmed))
 }
 func (e Heartbeat) String() string { return fmt.Sprintf("heartbeat #%d %d", e.Conn, e.Time) }
 func (e Pong) String() string      { return fmt.Sprintf("pong #%d %d", e.Conn, e.Time) }
@@ -169,5 +180,5 @@ func (e ErrorEvent) String() string {
 }
 func (e Unknown) String() string { return fmt.Sprintf("unknown event %q #%d", e.Event, e.Conn) }
 func (e Dropped) String() string {
-	return fmt.Sprintf("dropping on %s (%v), %d dropped so far", e.Channel, e.Policy, e.Total)
+	return fmt.Sprintf("dropped %d on %s (%v) over %v, %d dropped so far", e.Count, e.Channel, e.Policy, e.Duration.Round(time.Millisecond), e.Total)
 }

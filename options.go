@@ -3,6 +3,7 @@ package marketdata
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -136,6 +137,15 @@ type WebSocketClientOption struct {
 	// full aggregates frame or a day of candles in one snapshot.
 	ReadLimit int64
 
+	// RetryConnect makes Connect retry retryable failures (a refused dial,
+	// HTTP 503, close 1001 "Maximum number of connections reached", error
+	// 1011 "Authentication service unavailable", ...) under the reconnect
+	// policy until its context ends, so that a bad minute at start-up does
+	// not end the program. Final failures still return at once. Default
+	// false: Connect makes one attempt, so that a wrong endpoint fails fast
+	// rather than hanging a caller that passed context.Background().
+	RetryConnect bool
+
 	// DisableReconnect turns automatic reconnection off: the client ends at
 	// the first lost connection.
 	DisableReconnect bool
@@ -180,7 +190,17 @@ func (o WebSocketClientOption) String() string {
 		return "[REDACTED]"
 	}
 	return fmt.Sprintf("WebSocketClientOption{Endpoint:%q APIKey:%s BearerToken:%s SDKToken:%s DropPolicy:%v BufferSize:%d DisableReconnect:%t}",
-		o.Endpoint, redact(o.APIKey), redact(o.BearerToken), redact(o.SDKToken), o.DropPolicy, o.BufferSize, o.DisableReconnect)
+		redactURL(o.Endpoint), redact(o.APIKey), redact(o.BearerToken), redact(o.SDKToken), o.DropPolicy, o.BufferSize, o.DisableReconnect)
+}
+
+// redactURL hides the password of a URL with user info, and the whole URL
+// when it does not parse (it may hold one all the same).
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "[unparsable URL]"
+	}
+	return u.Redacted()
 }
 
 // GoString redacts credentials for %#v too.
@@ -194,7 +214,18 @@ func (o WebSocketClientOption) withDefaults() (WebSocketClientOption, credential
 	}
 	u, err := url.Parse(o.Endpoint)
 	if err != nil {
-		return o, credential{}, fmt.Errorf("%w: endpoint: %v", ErrInvalidOption, err)
+		// url.Error repeats the whole URL, password included: keep only
+		// what went wrong.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return o, credential{}, fmt.Errorf("%w: endpoint is not a URL: %v", ErrInvalidOption, err)
+	}
+	if u.User != nil {
+		// gorilla refuses user info in ws:// URLs, and the service takes
+		// its credential in the auth frame, never in the URL.
+		return o, credential{}, fmt.Errorf("%w: endpoint %q carries user info: set the credential in APIKey, BearerToken or SDKToken", ErrInvalidOption, u.Redacted())
 	}
 	if u.Scheme != "ws" && u.Scheme != "wss" {
 		return o, credential{}, fmt.Errorf("%w: endpoint %q: scheme must be ws or wss", ErrInvalidOption, o.Endpoint)

@@ -1,6 +1,7 @@
 package marketdata
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -83,14 +84,35 @@ func dialError(err error, resp *http.Response) error {
 // client has ended.
 func (c *WebSocketClient) reconnect(b backoff.BackOff, cause error) *session {
 	down := time.Now()
+	s, attempts, err := c.redial(c.closeCtx, b, cause)
+	if err != nil {
+		if c.closeCtx.Err() != nil {
+			err = nil
+		}
+		c.end(err)
+		return nil
+	}
+	if !c.adopt(s) {
+		c.end(nil)
+		return nil
+	}
+	c.reconnects.Add(1)
+	c.emit(Reconnected{Conn: s.seq, Attempts: attempts, Downtime: time.Since(down)})
+	return s
+}
+
+// redial dials under the backoff policy until a connection authenticates,
+// a final error, the limits run out, ctx ends or Close begins. cause is why
+// the previous connection or attempt failed. Each attempt is announced on
+// Events as Reconnecting. It returns the session and the attempts made.
+func (c *WebSocketClient) redial(ctx context.Context, b backoff.BackOff, cause error) (*session, int, error) {
 	lastErr := cause
 	for attempt := 1; ; attempt++ {
 		delay := b.NextBackOff()
 		// The attempt limit is per outage; the delay keeps growing across
 		// connections that drop soon after authenticating.
 		if delay == backoff.Stop || (c.opt.ReconnectMaxAttempts > 0 && attempt > c.opt.ReconnectMaxAttempts) {
-			c.end(fmt.Errorf("%w after %d attempt(s): %w", ErrReconnectExhausted, attempt-1, lastErr))
-			return nil
+			return nil, attempt - 1, fmt.Errorf("%w after %d attempt(s): %w", ErrReconnectExhausted, attempt-1, lastErr)
 		}
 		c.emit(Reconnecting{Attempt: attempt, Delay: delay, Err: lastErr})
 		t := time.NewTimer(delay)
@@ -98,26 +120,21 @@ func (c *WebSocketClient) reconnect(b backoff.BackOff, cause error) *session {
 		case <-t.C:
 		case <-c.closeCtx.Done():
 			t.Stop()
-			c.end(nil)
-			return nil
+			return nil, attempt, ErrClosed
+		case <-ctx.Done():
+			t.Stop()
+			return nil, attempt, fmt.Errorf("marketdata: connecting to %s: %w; last attempt: %w", c.opt.Endpoint, ctx.Err(), lastErr)
 		}
-		s, err := c.dial(c.closeCtx)
-		if err == nil {
-			if !c.adopt(s) {
-				c.end(nil)
-				return nil
-			}
-			c.reconnects.Add(1)
-			c.emit(Reconnected{Conn: s.seq, Attempts: attempt, Downtime: time.Since(down)})
-			return s
-		}
-		if c.closeCtx.Err() != nil {
-			c.end(nil)
-			return nil
-		}
-		if !retryable(err) {
-			c.end(err)
-			return nil
+		s, err := c.dial(ctx)
+		switch {
+		case err == nil:
+			return s, attempt, nil
+		case c.closeCtx.Err() != nil:
+			return nil, attempt, ErrClosed
+		case ctx.Err() != nil:
+			return nil, attempt, fmt.Errorf("%w; last attempt: %w", err, lastErr)
+		case !retryable(err):
+			return nil, attempt, err
 		}
 		lastErr = err
 	}

@@ -31,7 +31,15 @@ type session struct {
 	writerDone chan struct{}
 
 	closing  atomic.Bool  // our close frame is out: discard everything, report nothing
-	lastRead atomic.Int64 // unix nanoseconds of the last frame read
+	lastRead atomic.Int64 // unix nanoseconds of the last frame read (or handled, under Block)
+
+	// Under Block the reader may wait on consumers. That time is the
+	// consumer's, not the server's: it must count neither toward the
+	// heartbeat deadline nor toward the probe's or an ack's patience.
+	waiting      atomic.Bool  // the reader is handing a frame to consumers
+	consumerWait atomic.Int64 // nanoseconds the reader has spent doing so
+
+	deadlineSet time.Time // when the read deadline last moved; reader goroutine only
 
 	failMu  sync.Mutex
 	failErr error // the first local failure (a write error), preferred over the read error
@@ -131,17 +139,14 @@ func (s *session) readLoop() {
 	defer close(s.readerDone)
 	dec := messages.NewDecoder()
 	var buf []byte
-	hb := s.c.opt.HeartbeatTimeout
-	// Moving the deadline costs a poller update, so it moves only when it
-	// has fallen 1/16 of the timeout behind: silence is still caught
-	// between 15/16 of the timeout and the timeout.
+	blocking := s.c.opt.DropPolicy == Block
+	// Any frame shows the link is alive, control frames included: a proxy
+	// may keep a quiet connection open with pings alone.
+	s.ws.SetPingHandler(s.onPing)
+	s.ws.SetPongHandler(func(string) error { s.alive(time.Now()); return nil })
 	now := time.Now()
-	var deadlineSet time.Time
 	for {
-		if hb > 0 && now.Sub(deadlineSet) > hb/16 {
-			_ = s.ws.SetReadDeadline(now.Add(hb))
-			deadlineSet = now
-		}
+		s.extendDeadline(now)
 		typ, r, err := s.ws.NextReader()
 		if err == nil {
 			buf, err = readFrame(buf[:0], r)
@@ -155,18 +160,66 @@ func (s *session) readLoop() {
 		if s.closing.Load() {
 			continue // draining until the peer's close frame
 		}
-		s.handle(dec, typ, buf)
+		if blocking {
+			s.waiting.Store(true)
+			s.handle(dec, typ, buf)
+			after := time.Now()
+			s.consumerWait.Add(int64(after.Sub(now)))
+			s.lastRead.Store(after.UnixNano())
+			s.waiting.Store(false)
+			now = after // the deadline counts from here, not from the read
+		} else {
+			s.handle(dec, typ, buf)
+		}
 		if cap(buf) > 1<<20 {
 			buf = nil // one huge frame should not pin its buffer for the connection's life
 		}
 	}
 }
 
+// extendDeadline moves the read deadline to HeartbeatTimeout after now.
+// Moving it costs a poller update, so it moves only when it has fallen 1/16
+// of the timeout behind: silence is still caught between 15/16 of the
+// timeout and the timeout. Reader goroutine only.
+func (s *session) extendDeadline(now time.Time) {
+	hb := s.c.opt.HeartbeatTimeout
+	if hb > 0 && now.Sub(s.deadlineSet) > hb/16 {
+		_ = s.ws.SetReadDeadline(now.Add(hb))
+		s.deadlineSet = now
+	}
+}
+
+// alive records a control frame: gorilla handles those inside NextReader,
+// whose deadline would otherwise keep running.
+func (s *session) alive(now time.Time) {
+	s.lastRead.Store(now.UnixNano())
+	s.extendDeadline(now)
+}
+
+// onPing answers an RFC 6455 ping as gorilla's default handler does, and
+// counts it as traffic.
+func (s *session) onPing(data string) error {
+	now := time.Now()
+	s.alive(now)
+	err := s.ws.WriteControl(websocket.PongMessage, []byte(data), now.Add(time.Second))
+	var ne net.Error
+	if err == nil || errors.Is(err, websocket.ErrCloseSent) || (errors.As(err, &ne) && ne.Timeout()) {
+		return nil
+	}
+	return err
+}
+
+// consumerTime reports the reader's accumulated wait on consumers, and
+// whether it is waiting now.
+func (s *session) consumerTime() (time.Duration, bool) {
+	return time.Duration(s.consumerWait.Load()), s.waiting.Load()
+}
+
 // handle vets one inbound message and dispatches it.
 func (s *session) handle(dec *messages.Decoder, typ int, buf []byte) {
 	// UTF-8 is checked by the decoder while it scans strings.
 	if typ != websocket.TextMessage {
-		s.c.emit(ErrorEvent{Conn: s.seq, Err: ErrBinaryFrame})
+		s.c.events.send(ErrorEvent{Conn: s.seq, Err: ErrBinaryFrame})
 		return
 	}
 	s.dispatch(dec, buf)
@@ -245,7 +298,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 			v.Conn = s.seq
 			c.indices.send(v)
 		default:
-			c.emit(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
+			c.events.send(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
 		}
 	case messages.KindHeartbeat:
 		var v messages.Heartbeat
@@ -253,7 +306,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 			s.malformed(err, buf)
 			return
 		}
-		c.emit(Heartbeat{Conn: s.seq, Time: v.Time})
+		c.events.send(Heartbeat{Conn: s.seq, Time: v.Time})
 	case messages.KindPong:
 		var v messages.Pong
 		if err := dec.Pong(&f, &v); err != nil {
@@ -268,7 +321,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 			close(ch)
 			return
 		}
-		c.emit(Pong{Conn: s.seq, Time: v.Time, State: v.State})
+		c.events.send(Pong{Conn: s.seq, Time: v.Time, State: v.State})
 	case messages.KindAuthenticated:
 		var v messages.Authenticated
 		if err := dec.Authenticated(&f, &v); err != nil {
@@ -291,13 +344,13 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 		}
 		s.toOwner(control{kind: f.Kind, acks: acks})
 	default:
-		c.emit(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
+		c.events.send(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
 	}
 }
 
 func (s *session) malformed(err error, buf []byte) {
 	s.c.malformed.Add(1)
-	s.c.emit(ErrorEvent{Conn: s.seq, Err: newDecodeError(err, buf)})
+	s.c.events.send(ErrorEvent{Conn: s.seq, Err: newDecodeError(err, buf)})
 }
 
 // toOwner hands a control frame to whoever owns the session (Connect during
@@ -420,6 +473,19 @@ func (s *session) shutdown() error {
 	<-s.readerDone
 	<-s.writerDone
 	return result
+}
+
+// abort ends a session that never went live, at once: a close frame if it
+// can be written without waiting, then the TCP close. Close, or a context
+// that ended, must not wait CloseTimeout for a peer that was not answering.
+func (s *session) abort() {
+	s.closing.Store(true)
+	s.stopWriter()
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+	_ = s.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(abortWriteTimeout))
+	_ = s.ws.Close()
+	<-s.readerDone
+	<-s.writerDone
 }
 
 // teardown ends a session that is already dead (or must die now) without a

@@ -108,9 +108,10 @@ func (r SubscribeRequest) keys() ([]subKey, error) {
 
 // waiter is one Subscribe or Unsubscribe call waiting for the server.
 type waiter struct {
-	remaining int
-	err       error
-	done      chan struct{}
+	remaining   int
+	err         error
+	unconfirmed []Subscription // keys the server answered without confirming
+	done        chan struct{}
 }
 
 func newWaiter() *waiter { return &waiter{done: make(chan struct{})} }
@@ -125,9 +126,22 @@ func (w *waiter) resolve(err error) {
 	}
 }
 
+// unconfirm resolves one key the server's ack left out.
+func (w *waiter) unconfirm(s Subscription) {
+	w.unconfirmed = append(w.unconfirmed, s)
+	w.resolve(nil)
+}
+
 func (w *waiter) wait(ctx context.Context) error {
 	select {
 	case <-w.done:
+		// Read after done closed: the writer held the client's lock and
+		// closed done last.
+		if w.err == nil && len(w.unconfirmed) > 0 {
+			subs := append([]Subscription(nil), w.unconfirmed...)
+			sort.Slice(subs, func(i, j int) bool { return lessSub(subs[i], subs[j]) })
+			return &UnconfirmedError{Subscriptions: subs}
+		}
 		return w.err
 	case <-ctx.Done():
 		return ctx.Err()
@@ -168,8 +182,12 @@ type request struct {
 // once the server has acknowledged every symbol, or with the server's error
 // (a *ServerError). When the server refuses a frame of several symbols, they
 // are sent again one by one: the symbols it accepts stay subscribed, and
-// Subscribe returns the error of one it refused. The subscription is remembered and restored after every
-// reconnect. Called while disconnected (or before Connect), it waits for the
+// Subscribe returns the error of one it refused. When the server's ack
+// leaves symbols out, Subscribe returns an *UnconfirmedError naming them:
+// they stay wanted but not active, are requested again on the next
+// connection (once per connection, so a server that keeps ignoring them
+// causes no request loop), and become active if a late ack confirms them.
+// The subscription is remembered and restored after every reconnect. Called while disconnected (or before Connect), it waits for the
 // next connection. If ctx ends first, Subscribe returns ctx's error but the
 // subscription stays wanted and will be made; Unsubscribe drops it.
 func (c *WebSocketClient) Subscribe(ctx context.Context, req SubscribeRequest) error {
@@ -355,10 +373,10 @@ func (r *registry) nextRequest(seq uint64, maxSymbols int) *request {
 	return &request{keys: keys, frame: subscribeFrame(g, symbols)}
 }
 
-// applyAcks records the server's answer to req on connection seq. A nil
+// apply records the server's answer to req on connection seq. A nil
 // serverErr means acks answered it. It returns the subscriptions that
-// failed. Called with c.mu held.
-func (r *registry) apply(seq uint64, req *request, acks []messages.Ack, serverErr error) []SubscriptionFailure {
+// failed and those the ack left out. Called with c.mu held.
+func (r *registry) apply(seq uint64, req *request, acks []messages.Ack, serverErr error) ([]SubscriptionFailure, []Subscription) {
 	if req.unsubscribe {
 		for _, id := range req.ids {
 			for _, w := range r.stale[id] {
@@ -366,7 +384,7 @@ func (r *registry) apply(seq uint64, req *request, acks []messages.Ack, serverEr
 			}
 			delete(r.stale, id)
 		}
-		return nil
+		return nil, nil
 	}
 	if serverErr != nil && len(req.keys) > 1 {
 		// The server refuses a frame whole: retry its symbols one by one so
@@ -376,7 +394,7 @@ func (r *registry) apply(seq uint64, req *request, acks []messages.Ack, serverEr
 				e.sent, e.alone = 0, true
 			}
 		}
-		return nil
+		return nil, nil
 	}
 	if serverErr != nil {
 		var failed []SubscriptionFailure
@@ -391,33 +409,50 @@ func (r *registry) apply(seq uint64, req *request, acks []messages.Ack, serverEr
 			}
 			failed = append(failed, SubscriptionFailure{Subscription: k.subscription(), Err: serverErr})
 		}
-		return failed
+		return failed, nil
 	}
+	// An ack for another channel, or for a key an earlier ack left out,
+	// answers an earlier request: a late ack.
+	g := req.keys[0].group()
+	inReq := make(map[string]bool, len(req.keys))
+	for _, k := range req.keys {
+		inReq[k.symbol] = true
+	}
+	var mine []messages.Ack
+	for _, a := range acks {
+		if (a.Channel != "" && a.Channel != g.channel) || (!inReq[a.Symbol] && r.lateAck(seq, a)) {
+			r.lateAck(seq, a)
+			continue
+		}
+		mine = append(mine, a)
+	}
+	acks = mine
 	// Match acks to keys by symbol; what is left is matched in order, since a
 	// server may answer an alias with the contract it resolved to.
 	ids := make([]string, len(req.keys))
-	matched := make([]bool, len(req.keys))
+	got := make([]bool, len(req.keys))
 	used := make([]bool, len(acks))
 	for i, k := range req.keys {
 		for j, a := range acks {
 			if !used[j] && a.Symbol == k.symbol {
-				ids[i], matched[i], used[j] = a.ID, true, true
+				ids[i], got[i], used[j] = a.ID, true, true
 				break
 			}
 		}
 	}
 	j := 0
 	for i := range req.keys {
-		if matched[i] {
+		if got[i] {
 			continue
 		}
 		for j < len(acks) && used[j] {
 			j++
 		}
 		if j < len(acks) {
-			ids[i], used[j] = acks[j].ID, true
+			ids[i], got[i], used[j] = acks[j].ID, true, true
 		}
 	}
+	var unconfirmed []Subscription
 	for i, k := range req.keys {
 		e := r.wanted[k]
 		if e == nil || e.sent != seq {
@@ -432,13 +467,36 @@ func (r *registry) apply(seq uint64, req *request, acks []messages.Ack, serverEr
 			}
 			continue
 		}
+		if !got[i] {
+			// The ack left it out. It stays marked as sent on this
+			// connection, so it is not requested again until the next one.
+			unconfirmed = append(unconfirmed, k.subscription())
+			for _, w := range e.waiters {
+				w.unconfirm(k.subscription())
+			}
+			e.waiters = nil
+			continue
+		}
 		e.id, e.conn, e.alone = ids[i], seq, false
 		for _, w := range e.waiters {
 			w.resolve(nil)
 		}
 		e.waiters = nil
 	}
-	return nil
+	return nil, unconfirmed
+}
+
+// lateAck applies an ack that answers no request in flight: it confirms a
+// key sent on this connection whose ack had left it out. It reports whether
+// the ack matched one. Called with c.mu held.
+func (r *registry) lateAck(seq uint64, a messages.Ack) bool {
+	k := subKey{a.Channel, a.Symbol, a.IntradayOddLot, a.AfterHours}
+	e := r.wanted[k]
+	if e == nil || e.sent != seq || e.conn == seq {
+		return false
+	}
+	e.id, e.conn, e.alone = a.ID, seq, false
+	return true
 }
 
 // connectionLost forgets what only lived on connection seq: ids to

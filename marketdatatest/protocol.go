@@ -172,6 +172,17 @@ func (c *Conn) handleSubscribe(data gjson.Result) {
 		}
 	}
 
+	kept := symbols[:0:0]
+	for _, sym := range symbols {
+		if !s.isIgnored(channel.Str, sym) {
+			kept = append(kept, sym)
+		}
+	}
+	if len(kept) == 0 {
+		many = true // an empty ack is an empty array
+	}
+	symbols = kept
+
 	c.mu.Lock()
 	// First find what is new, so that a request over the limit leaves no
 	// trace, then give the new entries their ids.

@@ -69,6 +69,7 @@ type Server struct {
 	failAuth        failAuth
 	dropAfterAuth   bool
 	rejections      map[chanSym]rejection
+	ignored         map[chanSym]bool
 
 	silent      atomic.Bool
 	ignoreClose atomic.Bool
@@ -113,6 +114,7 @@ func NewServer(opts ...Option) *Server {
 		addr:       ln.Addr().String(),
 		pending:    map[net.Conn]struct{}{},
 		rejections: map[chanSym]rejection{},
+		ignored:    map[chanSym]bool{},
 		changed:    make(chan struct{}),
 		quit:       make(chan struct{}),
 		upgrader: websocket.Upgrader{
@@ -710,4 +712,24 @@ func (s *Server) rejection(channel, symbol string) (rejection, bool) {
 	}
 	r, ok := s.rejections[chanSym{"", symbol}]
 	return r, ok
+}
+
+// IgnoreSymbol, while on, makes subscribe requests naming symbol on channel
+// succeed without it: the symbol is not subscribed and the ack leaves it
+// out (an empty array when it was the only one), as a server that silently
+// ignores part of a request would.
+func (s *Server) IgnoreSymbol(channel, symbol string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if on {
+		s.ignored[chanSym{channel, symbol}] = true
+	} else {
+		delete(s.ignored, chanSym{channel, symbol})
+	}
+}
+
+func (s *Server) isIgnored(channel, symbol string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ignored[chanSym{channel, symbol}]
 }

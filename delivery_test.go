@@ -1,0 +1,123 @@
+package marketdata
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// A steadily slow consumer makes one long drop episode, reported once with
+// its count, under every policy; the accounting stays exact.
+func TestSteadilySlowConsumerGetsOneReportPerEpisode(t *testing.T) {
+	const published = 1000
+	for _, policy := range []DropPolicy{DropOldest, DropNewest, Block} {
+		t.Run(policy.String(), func(t *testing.T) {
+			srv := newServer(t)
+			c := newClient(t, srv, func(o *WebSocketClientOption) {
+				o.DropPolicy, o.BufferSize, o.BlockTimeout = policy, 4, time.Millisecond
+			})
+			connect(t, c)
+			subscribe(t, c, ChannelTrades, "2330")
+			var (
+				mu      sync.Mutex
+				reports []Dropped
+			)
+			eventsDone := make(chan struct{})
+			go func() {
+				defer close(eventsDone)
+				for e := range c.Events() {
+					if d, ok := e.(Dropped); ok && d.Channel == "trades" {
+						mu.Lock()
+						reports = append(reports, d)
+						mu.Unlock()
+					}
+				}
+			}()
+			began := time.Now()
+			for i := 1; i <= published; i++ {
+				srv.Publish("trades", "2330", tradeJSON("2330", i))
+			}
+			delivered := 0
+			tick := time.NewTicker(2 * time.Millisecond) // the consumer takes one value every 2 ms
+			defer tick.Stop()
+			for uint64(delivered)+c.Stats().Trades.Dropped < published {
+				select {
+				case <-tick.C:
+				case <-time.After(hang):
+					t.Fatal("stalled")
+				}
+				select {
+				case <-c.Trades():
+					delivered++
+				default:
+				}
+			}
+			elapsed := time.Since(began)
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for range c.Trades() {
+				delivered++
+			}
+			<-eventsDone
+			st := c.Stats().Trades
+			if st.Received != published || uint64(delivered)+st.Dropped != published {
+				t.Fatalf("received %d, delivered %d + dropped %d, want %d", st.Received, delivered, st.Dropped, published)
+			}
+			if st.Dropped == 0 {
+				t.Fatal("nothing dropped: the consumer was not slow")
+			}
+			var sum uint64
+			for _, d := range reports {
+				sum += d.Count
+				if d.Count == 0 || d.Total > st.Dropped || d.Policy != policy {
+					t.Fatalf("odd report %+v", d)
+				}
+			}
+			if sum != st.Dropped {
+				t.Fatalf("reports count %d drops, the channel %d", sum, st.Dropped)
+			}
+			// One episode, split only by the 10 s cap on a slow machine.
+			if max := 1 + int(elapsed/episodeMax); len(reports) > max {
+				t.Fatalf("%d reports for %d drops in %v, want at most %d", len(reports), st.Dropped, elapsed, max)
+			}
+		})
+	}
+}
+
+// Lifecycle events never hold a public call: with Events full under Block,
+// Connect, Subscribe, Unsubscribe, Ping and Close all return promptly.
+func TestFullEventsUnderBlockHoldNoCaller(t *testing.T) {
+	srv := newServer(t)
+	c := newClient(t, srv, func(o *WebSocketClientOption) {
+		o.DropPolicy, o.EventBufferSize, o.BlockTimeout = Block, 1, 10*time.Second
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Connected fills Events; Authenticated finds it full.
+	returnsWithin(t, "Connect", prompt, func() {
+		if err := c.Connect(ctx); err != nil {
+			t.Errorf("Connect: %v", err)
+		}
+	})
+	if c.Stats().Events.Dropped == 0 {
+		t.Fatal("Events was never full: the test shows nothing")
+	}
+	returnsWithin(t, "Subscribe", prompt, func() { subscribe(t, c, ChannelTrades, "2330") })
+	returnsWithin(t, "Ping", prompt, func() {
+		if _, err := c.Ping(ctx); err != nil {
+			t.Errorf("Ping: %v", err)
+		}
+	})
+	returnsWithin(t, "Unsubscribe", prompt, func() {
+		if err := c.Unsubscribe(ctx, SubscribeRequest{Channel: ChannelTrades, Symbols: []string{"2330"}}); err != nil {
+			t.Errorf("Unsubscribe: %v", err)
+		}
+	})
+	returnsWithin(t, "Close", prompt, func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+}
