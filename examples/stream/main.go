@@ -85,7 +85,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	opt := marketdata.WebSocketClientOption{Endpoint: cfg.endpoint}
+	// A bad minute at start-up (the service restarting, the connection
+	// limit, a refused dial) is ridden out; a wrong key still ends it.
+	opt := marketdata.WebSocketClientOption{Endpoint: cfg.endpoint, RetryConnect: true}
 	if os.Getenv(marketdata.APIKeyEnv) == "" {
 		srv := marketdatatest.NewServer(marketdatatest.WithSimulatedFeed(cfg.rate))
 		defer srv.Close()
@@ -113,7 +115,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer cancel()
 	}
 
-	if err := client.Connect(ctx); err != nil {
+	p := printer{w: stdout, json: cfg.json}
+	if err := connect(ctx, client, p, stderr); err != nil {
 		_ = client.Close()
 		if ctx.Err() != nil {
 			return 0
@@ -133,7 +136,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	p := printer{w: stdout, json: cfg.json}
 	go func() {
 		<-ctx.Done()
 		_ = client.Close()
@@ -145,6 +147,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// connect connects, printing the events of the attempt as they come and
+// saying on stderr why each retry is needed.
+func connect(ctx context.Context, c *marketdata.WebSocketClient, p printer, stderr io.Writer) error {
+	errc := make(chan error, 1)
+	go func() { errc <- c.Connect(ctx) }()
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case e := <-c.Events():
+			if r, ok := e.(marketdata.Reconnecting); ok {
+				fmt.Fprintf(stderr, "stream: could not connect (%v); retrying in %v (attempt %d)\n", r.Err, r.Delay.Round(time.Millisecond), r.Attempt)
+			}
+			p.event(e)
+		}
+	}
 }
 
 // consume prints everything until the client has closed every channel.
@@ -271,7 +291,11 @@ func (p printer) event(e marketdata.Event) {
 		for _, f := range e.Failed {
 			failed = append(failed, f.Subscription.String()+": "+f.Err.Error())
 		}
-		obj["event"], obj["conn"], obj["restored"], obj["failed"] = "resubscribed", e.Conn, len(e.Restored), failed
+		unconfirmed := make([]string, 0, len(e.Unconfirmed))
+		for _, u := range e.Unconfirmed {
+			unconfirmed = append(unconfirmed, u.String())
+		}
+		obj["event"], obj["conn"], obj["restored"], obj["failed"], obj["unconfirmed"] = "resubscribed", e.Conn, len(e.Restored), failed, unconfirmed
 	case marketdata.Heartbeat:
 		obj["event"], obj["conn"], obj["time"] = "heartbeat", e.Conn, e.Time
 	case marketdata.Pong:
@@ -281,7 +305,7 @@ func (p printer) event(e marketdata.Event) {
 	case marketdata.Unknown:
 		obj["event"], obj["conn"], obj["name"], obj["raw"] = "unknown", e.Conn, e.Event, string(e.Raw)
 	case marketdata.Dropped:
-		obj["event"], obj["channel"], obj["total"] = "dropped", e.Channel, e.Total
+		obj["event"], obj["channel"], obj["count"], obj["total"], obj["durationMs"] = "dropped", e.Channel, e.Count, e.Total, e.Duration.Milliseconds()
 	}
 	p.writeJSON(obj)
 }

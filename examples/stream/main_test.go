@@ -64,3 +64,22 @@ func TestRejectedKeyExitsNonZero(t *testing.T) {
 		t.Fatalf("stderr = %q, want one line naming the rejection, without the key", msg)
 	}
 }
+
+func TestTransientFailureAtStartIsRetried(t *testing.T) {
+	srv := marketdatatest.NewServer(marketdatatest.WithAPIKey("key"))
+	defer srv.Close()
+	srv.FailAuth(1011, "Authentication service unavailable", 1) // the first retry comes within 1.5 s
+	t.Setenv("FUGLE_API_KEY", "key")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"-endpoint", srv.StockURL(), "-for", "3s", "-json"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr: %s", code, stderr.String())
+	}
+	msg := stderr.String()
+	if strings.Count(msg, "retrying") != 1 || !strings.Contains(msg, "Authentication service unavailable") {
+		t.Fatalf("stderr = %q, want one retry naming the cause", msg)
+	}
+	if !strings.Contains(stdout.String(), `"event":"authenticated"`) {
+		t.Fatalf("never authenticated: %s", stdout.String())
+	}
+}
