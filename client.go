@@ -434,7 +434,7 @@ func (c *WebSocketClient) serve(s *session, restoring bool) error {
 	for {
 		if inflight == nil {
 			c.mu.Lock()
-			inflight = c.subs.nextRequest(s.seq, DefaultMaxSymbolsPerSend)
+			inflight = c.subs.nextRequest(s.seq, maxSymbolsPerSend)
 			var restored []Subscription
 			if inflight == nil && restoring {
 				restored = c.subs.active(s.seq)

@@ -66,71 +66,97 @@ func (p DropPolicy) String() string {
 	return fmt.Sprintf("DropPolicy(%d)", int(p))
 }
 
-// Defaults applied by NewWebSocketClient to zero fields.
+// Defaults applied by NewWebSocketClient to zero fields, named after them.
 const (
-	DefaultAuthTimeout       = 10 * time.Second
-	DefaultHandshakeTimeout  = 10 * time.Second
-	DefaultCloseTimeout      = 5 * time.Second
-	DefaultWriteTimeout      = 10 * time.Second
-	DefaultHeartbeatTimeout  = 35 * time.Second
-	DefaultAckTimeout        = 15 * time.Second
-	DefaultBufferSize        = 4096
-	DefaultEventBufferSize   = 1024
-	DefaultBlockTimeout      = time.Second
-	DefaultReadLimit         = 4 << 20
-	DefaultReconnectInitial  = time.Second
-	DefaultReconnectMax      = 60 * time.Second
-	DefaultReconnectFactor   = 2.0
-	DefaultReconnectJitter   = 0.5
-	DefaultStableAfter       = 30 * time.Second
-	DefaultMaxSymbolsPerSend = 1000
+	DefaultAuthTimeout              = 10 * time.Second
+	DefaultHandshakeTimeout         = 10 * time.Second
+	DefaultCloseTimeout             = 5 * time.Second
+	DefaultWriteTimeout             = 10 * time.Second
+	DefaultHeartbeatTimeout         = 35 * time.Second
+	DefaultAckTimeout               = 15 * time.Second
+	DefaultBufferSize               = 4096
+	DefaultEventBufferSize          = 1024
+	DefaultBlockTimeout             = time.Second
+	DefaultReadLimit                = 4 << 20
+	DefaultReconnectInitialInterval = time.Second
+	DefaultReconnectMaxInterval     = 60 * time.Second
+	DefaultReconnectMultiplier      = 2.0
+	DefaultReconnectJitter          = 0.5
+	DefaultStableAfter              = 30 * time.Second
 )
 
-// WebSocketClientOption configures a WebSocketClient. The zero value of every
-// field selects its default; set exactly one credential (or leave all empty
-// and set FUGLE_API_KEY).
+// Former names of defaults, kept so that code using them still builds.
+const (
+	// Deprecated: use DefaultReconnectInitialInterval.
+	DefaultReconnectInitial = DefaultReconnectInitialInterval
+	// Deprecated: use DefaultReconnectMaxInterval.
+	DefaultReconnectMax = DefaultReconnectMaxInterval
+	// Deprecated: use DefaultReconnectMultiplier.
+	DefaultReconnectFactor = DefaultReconnectMultiplier
+	// Deprecated: it is no option. Restoring subscriptions after a
+	// reconnect sends at most this many symbols per frame, as the newest
+	// official SDK does.
+	DefaultMaxSymbolsPerSend = maxSymbolsPerSend
+)
+
+// maxSymbolsPerSend caps the symbols of one subscribe frame.
+const maxSymbolsPerSend = 1000
+
+// WebSocketClientOption configures a WebSocketClient. Set exactly one
+// credential (or leave all three empty and set FUGLE_API_KEY).
+//
+// One rule holds for every field: zero selects the field's default, stated
+// at the end of its doc. A negative value turns the feature off where the
+// doc names an "off" (a heartbeat check, a limit, jitter), and is refused
+// with ErrInvalidOption everywhere else.
 type WebSocketClientOption struct {
-	// Endpoint is the streaming URL (ws:// or wss://). Default StockEndpoint.
+	// Endpoint is the streaming URL (ws:// or wss://), without user info.
+	// Default StockEndpoint.
 	Endpoint string
 
-	// APIKey authenticates with {"apikey": ...}. When it and the two other
-	// credentials are empty, the FUGLE_API_KEY environment variable is used.
+	// APIKey authenticates with {"apikey": ...}. Default: the FUGLE_API_KEY
+	// environment variable, when all three credentials are empty.
 	APIKey string
-	// BearerToken authenticates with {"token": ...}.
+	// BearerToken authenticates with {"token": ...}. Default none.
 	BearerToken string
-	// SDKToken authenticates with {"sdkToken": ...}.
+	// SDKToken authenticates with {"sdkToken": ...}. Default none.
 	SDKToken string
 
 	// AuthTimeout bounds the wait for "authenticated" after the upgrade.
+	// Default 10 s.
 	AuthTimeout time.Duration
-	// HandshakeTimeout bounds the TCP, TLS and WebSocket upgrade.
+	// HandshakeTimeout bounds the TCP dial, TLS handshake and WebSocket
+	// upgrade. Default 10 s.
 	HandshakeTimeout time.Duration
 	// CloseTimeout bounds the wait for the peer's close frame in Close.
+	// Default 5 s.
 	CloseTimeout time.Duration
-	// WriteTimeout bounds every frame write.
+	// WriteTimeout bounds every frame write. Default 10 s.
 	WriteTimeout time.Duration
-	// HeartbeatTimeout is how long a connection may receive nothing before
-	// it is declared dead and replaced. The server sends a heartbeat every
-	// 30 s and no ping frames. Negative disables the check.
+	// HeartbeatTimeout is how long the socket may deliver nothing before
+	// the connection is declared dead and replaced. The server sends a
+	// heartbeat every 30 s and no ping frames. Default 35 s; negative: off.
 	HeartbeatTimeout time.Duration
 	// PingInterval, when positive, sends one JSON ping after the connection
 	// has been quiet this long, and declares the link dead when nothing has
 	// answered after about as long again: a dead link is found sooner than
-	// the heartbeat timeout. The server counts every pong as an action, so
-	// it is off by default.
+	// the heartbeat timeout. The server counts every pong as an action.
+	// Default off (zero or negative).
 	PingInterval time.Duration
 	// AckTimeout bounds the wait for the server's answer to a subscribe or
 	// unsubscribe frame; a server that does not answer is treated as a dead
-	// connection.
+	// connection. Default 15 s.
 	AckTimeout time.Duration
 
 	// BufferSize is the capacity of each typed channel (Trades, Books, ...).
+	// Default 4096.
 	BufferSize int
-	// EventBufferSize is the capacity of the Events channel.
+	// EventBufferSize is the capacity of the Events channel. Default 1024.
 	EventBufferSize int
-	// DropPolicy applies to every channel when it is full.
+	// DropPolicy applies to every channel when it is full. Default
+	// DropOldest.
 	DropPolicy DropPolicy
-	// BlockTimeout is how long the Block policy waits for room.
+	// BlockTimeout is how long the Block policy waits for room. Default 1 s.
 	BlockTimeout time.Duration
 	// ReadLimit is the largest frame accepted, in bytes; a larger frame ends
 	// the connection (and a reconnect follows). Default 4 MiB, far above a
@@ -147,23 +173,24 @@ type WebSocketClientOption struct {
 	RetryConnect bool
 
 	// DisableReconnect turns automatic reconnection off: the client ends at
-	// the first lost connection.
+	// the first lost connection. Default false.
 	DisableReconnect bool
 	// ReconnectInitialInterval is the first backoff delay. Default 1 s.
 	ReconnectInitialInterval time.Duration
 	// ReconnectMaxInterval caps the backoff delay. Default 60 s.
 	ReconnectMaxInterval time.Duration
-	// ReconnectMultiplier grows the delay after each failed attempt. Default 2.
+	// ReconnectMultiplier grows the delay after each failed attempt; at
+	// least 1. Default 2.
 	ReconnectMultiplier float64
-	// ReconnectJitter randomises each delay by ± this fraction. Default 0.5;
-	// negative means no jitter.
+	// ReconnectJitter randomises each delay by ± this fraction, at most 1.
+	// Default 0.5; negative: off (no jitter).
 	ReconnectJitter float64
 	// ReconnectMaxAttempts ends retrying after this many failed attempts in
-	// one outage. Zero means no limit.
+	// one outage. Default off (no limit; zero or negative).
 	ReconnectMaxAttempts int
 	// ReconnectMaxElapsed ends retrying when one outage has lasted this
-	// long. Zero means no limit (unlike the backoff library's own default
-	// of 15 minutes).
+	// long. Default off (no limit; zero or negative), unlike the backoff
+	// library's own default of 15 minutes.
 	ReconnectMaxElapsed time.Duration
 	// StableAfter is how long a connection must stay up before the backoff
 	// resets, so a server that accepts and drops at once keeps being backed
@@ -172,11 +199,12 @@ type WebSocketClientOption struct {
 
 	// TLSConfig is used for wss:// endpoints (for example to trust a private
 	// CA). Certificate verification is never skipped unless this config
-	// says so.
+	// says so. Default: the system's roots.
 	TLSConfig *tls.Config
-	// NetDialContext, when set, dials the TCP connection (proxies, tests).
+	// NetDialContext dials the TCP connection (proxies, tests). Default
+	// net.Dialer.
 	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
-	// Header is sent with the upgrade request.
+	// Header is sent with the upgrade request. Default none.
 	Header http.Header
 }
 
@@ -212,7 +240,23 @@ func (o WebSocketClientOption) withDefaults() (WebSocketClientOption, credential
 	if o.Endpoint == "" {
 		o.Endpoint = StockEndpoint
 	}
-	u, err := url.Parse(o.Endpoint)
+	if err := checkEndpoint(o.Endpoint); err != nil {
+		return o, credential{}, err
+	}
+	cred, err := o.credential()
+	if err != nil {
+		return o, credential{}, err
+	}
+	o.APIKey, o.BearerToken, o.SDKToken = "", "", ""
+	if err := o.fillDefaults(); err != nil {
+		return o, credential{}, err
+	}
+	return o, cred, nil
+}
+
+// checkEndpoint accepts a ws:// or wss:// URL with a host and no user info.
+func checkEndpoint(endpoint string) error {
+	u, err := url.Parse(endpoint)
 	if err != nil {
 		// url.Error repeats the whole URL, password included: keep only
 		// what went wrong.
@@ -220,20 +264,23 @@ func (o WebSocketClientOption) withDefaults() (WebSocketClientOption, credential
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return o, credential{}, fmt.Errorf("%w: endpoint is not a URL: %v", ErrInvalidOption, err)
+		return fmt.Errorf("%w: endpoint is not a URL: %v", ErrInvalidOption, err)
 	}
-	if u.User != nil {
+	switch {
+	case u.Scheme != "ws" && u.Scheme != "wss":
+		return fmt.Errorf("%w: endpoint %q: scheme must be ws or wss", ErrInvalidOption, u.Redacted())
+	case u.Host == "":
+		return fmt.Errorf("%w: endpoint %q has no host", ErrInvalidOption, u.Redacted())
+	case u.User != nil:
 		// gorilla refuses user info in ws:// URLs, and the service takes
 		// its credential in the auth frame, never in the URL.
-		return o, credential{}, fmt.Errorf("%w: endpoint %q carries user info: set the credential in APIKey, BearerToken or SDKToken", ErrInvalidOption, u.Redacted())
+		return fmt.Errorf("%w: endpoint %q carries user info: set the credential in APIKey, BearerToken or SDKToken", ErrInvalidOption, u.Redacted())
 	}
-	if u.Scheme != "ws" && u.Scheme != "wss" {
-		return o, credential{}, fmt.Errorf("%w: endpoint %q: scheme must be ws or wss", ErrInvalidOption, o.Endpoint)
-	}
-	if u.Host == "" {
-		return o, credential{}, fmt.Errorf("%w: endpoint %q has no host", ErrInvalidOption, o.Endpoint)
-	}
+	return nil
+}
 
+// credential picks the one credential set, or FUGLE_API_KEY.
+func (o WebSocketClientOption) credential() (credential, error) {
 	var cred credential
 	n := 0
 	for _, c := range []struct{ field, value string }{{"apikey", o.APIKey}, {"token", o.BearerToken}, {"sdkToken", o.SDKToken}} {
@@ -244,72 +291,79 @@ func (o WebSocketClientOption) withDefaults() (WebSocketClientOption, credential
 	}
 	switch {
 	case n > 1:
-		return o, credential{}, fmt.Errorf("%w: set exactly one of APIKey, BearerToken and SDKToken", ErrInvalidOption)
+		return credential{}, fmt.Errorf("%w: set exactly one of APIKey, BearerToken and SDKToken", ErrInvalidOption)
 	case n == 0:
 		key := os.Getenv(APIKeyEnv)
 		if key == "" {
-			return o, credential{}, fmt.Errorf("%w: no credential: set APIKey, BearerToken or SDKToken, or the %s environment variable", ErrInvalidOption, APIKeyEnv)
+			return credential{}, fmt.Errorf("%w: no credential: set APIKey, BearerToken or SDKToken, or the %s environment variable", ErrInvalidOption, APIKeyEnv)
 		}
 		cred = newCredential("apikey", key)
 	}
-	o.APIKey, o.BearerToken, o.SDKToken = "", "", ""
+	return cred, nil
+}
 
+// fillDefaults applies the one rule of WebSocketClientOption: zero is the
+// default, negative is off where a field has an off and an error elsewhere.
+// Off is then stored as zero, which the client reads as off.
+func (o *WebSocketClientOption) fillDefaults() error {
 	durations := []struct {
-		p   *time.Duration
-		def time.Duration
+		name string
+		p    *time.Duration
+		def  time.Duration
+		off  bool // negative turns it off
 	}{
-		{&o.AuthTimeout, DefaultAuthTimeout},
-		{&o.HandshakeTimeout, DefaultHandshakeTimeout},
-		{&o.CloseTimeout, DefaultCloseTimeout},
-		{&o.WriteTimeout, DefaultWriteTimeout},
-		{&o.HeartbeatTimeout, DefaultHeartbeatTimeout},
-		{&o.AckTimeout, DefaultAckTimeout},
-		{&o.BlockTimeout, DefaultBlockTimeout},
-		{&o.ReconnectInitialInterval, DefaultReconnectInitial},
-		{&o.ReconnectMaxInterval, DefaultReconnectMax},
-		{&o.StableAfter, DefaultStableAfter},
+		{"AuthTimeout", &o.AuthTimeout, DefaultAuthTimeout, false},
+		{"HandshakeTimeout", &o.HandshakeTimeout, DefaultHandshakeTimeout, false},
+		{"CloseTimeout", &o.CloseTimeout, DefaultCloseTimeout, false},
+		{"WriteTimeout", &o.WriteTimeout, DefaultWriteTimeout, false},
+		{"HeartbeatTimeout", &o.HeartbeatTimeout, DefaultHeartbeatTimeout, true},
+		{"PingInterval", &o.PingInterval, 0, true},
+		{"AckTimeout", &o.AckTimeout, DefaultAckTimeout, false},
+		{"BlockTimeout", &o.BlockTimeout, DefaultBlockTimeout, false},
+		{"ReconnectInitialInterval", &o.ReconnectInitialInterval, DefaultReconnectInitialInterval, false},
+		{"ReconnectMaxInterval", &o.ReconnectMaxInterval, DefaultReconnectMaxInterval, false},
+		{"ReconnectMaxElapsed", &o.ReconnectMaxElapsed, 0, true},
+		{"StableAfter", &o.StableAfter, DefaultStableAfter, false},
 	}
 	for _, d := range durations {
-		if *d.p == 0 {
+		switch {
+		case *d.p < 0 && !d.off:
+			return fmt.Errorf("%w: %s must not be negative", ErrInvalidOption, d.name)
+		case *d.p < 0:
+			*d.p = 0
+		case *d.p == 0:
 			*d.p = d.def
-		}
-	}
-	for name, d := range map[string]time.Duration{
-		"AuthTimeout": o.AuthTimeout, "HandshakeTimeout": o.HandshakeTimeout, "CloseTimeout": o.CloseTimeout,
-		"WriteTimeout": o.WriteTimeout, "AckTimeout": o.AckTimeout, "BlockTimeout": o.BlockTimeout,
-		"ReconnectInitialInterval": o.ReconnectInitialInterval, "ReconnectMaxInterval": o.ReconnectMaxInterval,
-		"PingInterval": o.PingInterval, "ReconnectMaxElapsed": o.ReconnectMaxElapsed, "StableAfter": o.StableAfter,
-	} {
-		if d < 0 {
-			return o, credential{}, fmt.Errorf("%w: %s must not be negative", ErrInvalidOption, name)
 		}
 	}
 	if o.ReconnectMaxInterval < o.ReconnectInitialInterval {
 		o.ReconnectMaxInterval = o.ReconnectInitialInterval
 	}
-	if o.BufferSize == 0 {
-		o.BufferSize = DefaultBufferSize
-	}
-	if o.EventBufferSize == 0 {
-		o.EventBufferSize = DefaultEventBufferSize
-	}
-	if o.BufferSize < 0 || o.EventBufferSize < 0 {
-		return o, credential{}, fmt.Errorf("%w: buffer sizes must not be negative", ErrInvalidOption)
+	for _, n := range []struct {
+		name string
+		p    *int
+		def  int
+	}{{"BufferSize", &o.BufferSize, DefaultBufferSize}, {"EventBufferSize", &o.EventBufferSize, DefaultEventBufferSize}} {
+		if *n.p < 0 {
+			return fmt.Errorf("%w: %s must not be negative", ErrInvalidOption, n.name)
+		}
+		if *n.p == 0 {
+			*n.p = n.def
+		}
 	}
 	if o.DropPolicy < DropOldest || o.DropPolicy > Block {
-		return o, credential{}, fmt.Errorf("%w: unknown DropPolicy %d", ErrInvalidOption, int(o.DropPolicy))
+		return fmt.Errorf("%w: unknown DropPolicy %d", ErrInvalidOption, int(o.DropPolicy))
 	}
-	if o.ReadLimit == 0 {
+	switch {
+	case o.ReadLimit < 0:
+		return fmt.Errorf("%w: ReadLimit must not be negative", ErrInvalidOption)
+	case o.ReadLimit == 0:
 		o.ReadLimit = DefaultReadLimit
 	}
-	if o.ReadLimit < 0 {
-		return o, credential{}, fmt.Errorf("%w: ReadLimit must not be negative", ErrInvalidOption)
-	}
-	if o.ReconnectMultiplier == 0 {
-		o.ReconnectMultiplier = DefaultReconnectFactor
-	}
-	if o.ReconnectMultiplier < 1 {
-		return o, credential{}, fmt.Errorf("%w: ReconnectMultiplier must be at least 1", ErrInvalidOption)
+	switch {
+	case o.ReconnectMultiplier == 0:
+		o.ReconnectMultiplier = DefaultReconnectMultiplier
+	case o.ReconnectMultiplier < 1:
+		return fmt.Errorf("%w: ReconnectMultiplier must be at least 1", ErrInvalidOption)
 	}
 	switch {
 	case o.ReconnectJitter == 0:
@@ -317,12 +371,10 @@ func (o WebSocketClientOption) withDefaults() (WebSocketClientOption, credential
 	case o.ReconnectJitter < 0:
 		o.ReconnectJitter = 0
 	case o.ReconnectJitter > 1:
-		return o, credential{}, fmt.Errorf("%w: ReconnectJitter must be at most 1", ErrInvalidOption)
+		return fmt.Errorf("%w: ReconnectJitter must be at most 1", ErrInvalidOption)
 	}
-	if o.ReconnectMaxAttempts < 0 {
-		return o, credential{}, fmt.Errorf("%w: ReconnectMaxAttempts must not be negative", ErrInvalidOption)
-	}
-	return o, cred, nil
+	o.ReconnectMaxAttempts = max(o.ReconnectMaxAttempts, 0)
+	return nil
 }
 
 // credential holds the auth frame behind a function so that printing a
