@@ -66,6 +66,7 @@ type WebSocketClient struct {
 	aggregates *outlet[messages.Aggregate]
 	indices    *outlet[messages.Index]
 	events     *outlet[Event]
+	messages   *outlet[Message] // the ordered stream, fed instead of the others when opt.Ordered
 
 	closeCtx    context.Context // cancelled when Close begins
 	closeCancel context.CancelFunc
@@ -117,7 +118,12 @@ func NewWebSocketClient(option WebSocketClientOption) (*WebSocketClient, error) 
 	c.closeCtx, c.closeCancel = context.WithCancel(context.Background())
 	stop := c.closeCtx.Done()
 	c.events = newOutlet[Event]("events", opt.EventBufferSize, opt.DropPolicy, opt.BlockTimeout, stop, nil)
-	report := func(d Dropped) { c.events.offer(d) }
+	report := func(d Dropped) { c.emit(d) }
+	c.messages = newOutlet[Message]("messages", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
+	if !opt.Ordered {
+		// Never fed: the channel needs no room.
+		c.messages = newOutlet[Message]("messages", 0, opt.DropPolicy, opt.BlockTimeout, stop, nil)
+	}
 	c.trades = newOutlet[messages.Trade]("trades", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
 	c.candles = newOutlet[messages.Candle]("candles", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
 	c.books = newOutlet[messages.Book]("books", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
@@ -177,6 +183,7 @@ func (c *WebSocketClient) Stats() Stats {
 		Aggregates:  c.aggregates.stats(),
 		Indices:     c.indices.stats(),
 		Events:      c.events.stats(),
+		Messages:    c.messages.stats(),
 		Malformed:   c.malformed.Load(),
 		Connections: c.connections.Load(),
 		Reconnects:  c.reconnects.Load(),
@@ -249,6 +256,7 @@ func (c *WebSocketClient) adopt(s *session) bool {
 	c.mu.Lock()
 	c.closeResult = result
 	c.mu.Unlock()
+	s.tapClosed(websocket.CloseNormalClosure, "")
 	c.emit(Disconnected{Conn: s.seq, Code: websocket.CloseNormalClosure, Uptime: time.Since(s.authedAt)})
 	return false
 }
@@ -275,7 +283,34 @@ func (c *WebSocketClient) liveSession() *session {
 // emit delivers a lifecycle event. It never waits for the consumer: the
 // goroutines that emit them (Connect's caller, the supervisor) must stay
 // responsive, so under Block a full Events channel drops the event.
-func (c *WebSocketClient) emit(e Event) { c.events.offer(e) }
+func (c *WebSocketClient) emit(e Event) {
+	c.logEvent(e)
+	if c.opt.Ordered {
+		c.messages.offer(e)
+		return
+	}
+	c.events.offer(e)
+}
+
+// event delivers an event read from the wire, on the reader goroutine:
+// under Block it waits for room, as values do.
+func (c *WebSocketClient) event(e Event) {
+	c.logEvent(e)
+	if c.opt.Ordered {
+		c.messages.send(e)
+		return
+	}
+	c.events.send(e)
+}
+
+// route hands a value to its typed outlet, or to the ordered stream.
+func route[T any](c *WebSocketClient, o *outlet[T], v T) {
+	if c.opt.Ordered {
+		c.messages.send(v)
+		return
+	}
+	o.send(v)
+}
 
 func (c *WebSocketClient) wakeSupervisor() {
 	select {
@@ -326,12 +361,14 @@ func (c *WebSocketClient) end(err error) {
 		c.books.flush()
 		c.aggregates.flush()
 		c.indices.flush()
+		c.messages.flush()
 		close(c.trades.ch)
 		close(c.candles.ch)
 		close(c.books.ch)
 		close(c.aggregates.ch)
 		close(c.indices.ch)
 		close(c.events.ch)
+		close(c.messages.ch)
 		c.closeCancel()
 		close(c.done)
 	})
@@ -404,6 +441,7 @@ func (c *WebSocketClient) lost(s *session, d Disconnected) {
 	}
 	c.subs.connectionLost(s.seq)
 	c.mu.Unlock()
+	s.tapClosed(d.Code, d.Reason)
 	c.emit(d)
 }
 
@@ -503,6 +541,7 @@ func (c *WebSocketClient) serve(s *session, restoring bool) error {
 				f, _ := c.subs.apply(s.seq, inflight, nil, ctl.err)
 				failed = append(failed, f...)
 				c.mu.Unlock()
+				c.logRefused(s.seq, f, nil)
 				inflight = nil
 				ackTimer.Stop()
 			case messages.KindSubscribed, messages.KindUnsubscribed:
@@ -522,6 +561,7 @@ func (c *WebSocketClient) serve(s *session, restoring bool) error {
 				_, u := c.subs.apply(s.seq, inflight, ctl.acks, nil)
 				unconfirmed = append(unconfirmed, u...)
 				c.mu.Unlock()
+				c.logRefused(s.seq, nil, u)
 				inflight = nil
 				ackTimer.Stop()
 			}

@@ -166,6 +166,9 @@ type ChannelStats struct {
 // Stats is a snapshot of the client's counters.
 type Stats struct {
 	Trades, Candles, Books, Aggregates, Indices, Events ChannelStats
+	// Messages counts the ordered stream, which carries everything instead
+	// of the channels above when the client was built with Ordered.
+	Messages ChannelStats
 	// Malformed counts frames that could not be decoded.
 	Malformed uint64
 	// Connections counts connections that authenticated.

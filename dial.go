@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-fugle/marketdata/messages"
+	"github.com/gorilla/websocket"
 )
 
 // abortWriteTimeout bounds the courtesy close frame of a connection given up
@@ -109,11 +110,15 @@ func (c *WebSocketClient) dial(ctx context.Context) (*session, error) {
 	c.connSeq++
 	seq := c.connSeq
 	c.mu.Unlock()
+	if tap := c.opt.Tap; tap != nil {
+		tap.Opened(seq, time.Now(), c.opt.Endpoint)
+	}
 	s := newSession(c, ws, seq)
 	c.emit(Connected{Conn: seq, URL: c.opt.Endpoint})
 
-	if err := s.send(c.cred.frame()); err != nil {
+	if err := s.sendSecret(c.cred.frame()); err != nil {
 		s.teardown()
+		s.tapClosedBy(s.cause())
 		return nil, ended(err)
 	}
 	timer := time.NewTimer(c.opt.AuthTimeout)
@@ -128,6 +133,7 @@ func (c *WebSocketClient) dial(ctx context.Context) (*session, error) {
 				return s, nil
 			case messages.KindError:
 				_ = s.shutdown()
+				s.tapClosedBy(s.cause())
 				return nil, ended(ctl.err)
 			}
 		case <-s.readerDone:
@@ -138,14 +144,17 @@ func (c *WebSocketClient) dial(ctx context.Context) (*session, error) {
 				err = ctl.err
 			}
 			s.teardown()
+			s.tapClosedBy(s.cause())
 			return nil, ended(err)
 		case <-timer.C:
 			// A server that does not answer the credential will not answer
 			// a close handshake either.
 			s.abort()
+			s.tapClosed(websocket.CloseNormalClosure, "")
 			return nil, ErrAuthTimeout
 		case <-ctx.Done():
 			s.abort()
+			s.tapClosed(websocket.CloseNormalClosure, "")
 			return nil, ended(ctx.Err())
 		}
 	}

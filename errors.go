@@ -46,6 +46,8 @@ var (
 	// ErrMalformedFrame: a frame could not be decoded. It is reported on
 	// Events and the stream goes on.
 	ErrMalformedFrame = messages.ErrMalformed
+	// ErrNotOrdered: Next was called on a client built without Ordered.
+	ErrNotOrdered = errors.New("marketdata: the ordered stream is off (set Ordered)")
 	// ErrUnsubscribed: a pending Subscribe was overtaken by an Unsubscribe
 	// of the same subscription.
 	ErrUnsubscribed = errors.New("marketdata: unsubscribed before the server acknowledged")

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -158,6 +159,13 @@ type WebSocketClientOption struct {
 	DropPolicy DropPolicy
 	// BlockTimeout is how long the Block policy waits for room. Default 1 s.
 	BlockTimeout time.Duration
+	// Ordered delivers every value and event on one channel, Messages (also
+	// read through Next and All), in the order the client produced them:
+	// wire order within a connection, lifecycle events in their place. The
+	// typed channels and Events are then not fed, so nothing is paid twice;
+	// BufferSize sizes Messages and the drop policy applies to it. Default
+	// false: the typed channels and Events.
+	Ordered bool
 	// ReadLimit is the largest frame accepted, in bytes; a larger frame ends
 	// the connection (and a reconnect follows). Default 4 MiB, far above a
 	// full aggregates frame or a day of candles in one snapshot.
@@ -196,6 +204,18 @@ type WebSocketClientOption struct {
 	// resets, so a server that accepts and drops at once keeps being backed
 	// off from. Default 30 s.
 	StableAfter time.Duration
+
+	// Logger receives the client's log records: Info for connects,
+	// disconnects, reconnects and restored subscriptions; Warn for drop
+	// episodes, refused subscriptions and retries; Debug for heartbeats and,
+	// when the handler enables Debug, every frame but the auth frame.
+	// Credentials never reach a record. Default nil: silent.
+	Logger *slog.Logger
+
+	// Tap, when set, sees every frame read and written (except the auth
+	// frame) and every connection's start and end; see FrameTap. Default
+	// nil: no cost.
+	Tap FrameTap
 
 	// TLSConfig is used for wss:// endpoints (for example to trust a private
 	// CA). Certificate verification is never skipped unless this config

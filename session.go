@@ -22,8 +22,8 @@ type session struct {
 	ws  *websocket.Conn
 	seq uint64
 
-	out     chan []byte  // frames for the writer
-	control chan control // auth, acks and error frames for the session's owner
+	out     chan outFrame // frames for the writer
+	control chan control  // auth, acks and error frames for the session's owner
 
 	quit       chan struct{} // closed when the session is being torn down
 	quitOnce   sync.Once
@@ -40,6 +40,7 @@ type session struct {
 	consumerWait atomic.Int64 // nanoseconds the reader has spent doing so
 
 	deadlineSet time.Time // when the read deadline last moved; reader goroutine only
+	readAt      time.Time // when the frame being dispatched was read; reader goroutine only
 
 	failMu  sync.Mutex
 	failErr error // the first local failure (a write error), preferred over the read error
@@ -49,6 +50,25 @@ type session struct {
 	pings  map[string]chan struct{} // by the JSON-encoded state of a Ping in flight
 
 	authedAt time.Time
+
+	tapOnce sync.Once // the tap hears of the end once
+}
+
+// tapClosed tells the tap, if any, that the session ended with code.
+func (s *session) tapClosed(code int, reason string) {
+	if tap := s.c.opt.Tap; tap != nil {
+		s.tapOnce.Do(func() { tap.Closed(s.seq, time.Now(), code, reason) })
+	}
+}
+
+// tapClosedBy tells the tap the session ended because of err.
+func (s *session) tapClosedBy(err error) {
+	code, reason := websocket.CloseAbnormalClosure, ""
+	var ce *CloseError
+	if errors.As(err, &ce) {
+		code, reason = ce.Code, ce.Reason
+	}
+	s.tapClosed(code, reason)
 }
 
 // control carries a frame the session's owner must act on.
@@ -64,7 +84,7 @@ func newSession(c *WebSocketClient, ws *websocket.Conn, seq uint64) *session {
 		c:          c,
 		ws:         ws,
 		seq:        seq,
-		out:        make(chan []byte, 64),
+		out:        make(chan outFrame, 64),
 		control:    make(chan control, 64),
 		quit:       make(chan struct{}),
 		readerDone: make(chan struct{}),
@@ -79,11 +99,25 @@ func newSession(c *WebSocketClient, ws *websocket.Conn, seq uint64) *session {
 	return s
 }
 
+// outFrame is a frame for the writer. A secret one (the auth frame) is
+// written and never shown to the tap or the log.
+type outFrame struct {
+	data   []byte
+	secret bool
+}
+
 // send queues a frame for the writer. It fails only when the session is
 // being torn down.
-func (s *session) send(frame []byte) error {
+func (s *session) send(frame []byte) error { return s.enqueue(outFrame{data: frame}) }
+
+// sendSecret queues the auth frame.
+func (s *session) sendSecret(frame []byte) error {
+	return s.enqueue(outFrame{data: frame, secret: true})
+}
+
+func (s *session) enqueue(f outFrame) error {
 	select {
-	case s.out <- frame:
+	case s.out <- f:
 		return nil
 	case <-s.quit:
 		return ErrNotConnected
@@ -99,11 +133,18 @@ func (s *session) writeLoop() {
 	defer close(s.writerDone)
 	for {
 		select {
-		case frame := <-s.out:
-			_ = s.ws.SetWriteDeadline(time.Now().Add(s.c.opt.WriteTimeout))
-			if err := s.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
+		case f := <-s.out:
+			now := time.Now()
+			_ = s.ws.SetWriteDeadline(now.Add(s.c.opt.WriteTimeout))
+			if err := s.ws.WriteMessage(websocket.TextMessage, f.data); err != nil {
 				s.fail(err)
 				return
+			}
+			if !f.secret {
+				if tap := s.c.opt.Tap; tap != nil {
+					tap.Frame(FrameOut, s.seq, now, f.data)
+				}
+				s.c.logFrame("out", s.seq, f.data)
 			}
 		case <-s.quit:
 			return
@@ -140,6 +181,7 @@ func (s *session) readLoop() {
 	dec := messages.NewDecoder()
 	var buf []byte
 	blocking := s.c.opt.DropPolicy == Block
+	tap, logging := s.c.opt.Tap, s.c.opt.Logger != nil
 	// Any frame shows the link is alive, control frames included: a proxy
 	// may keep a quiet connection open with pings alone.
 	s.ws.SetPingHandler(s.onPing)
@@ -160,6 +202,13 @@ func (s *session) readLoop() {
 		if s.closing.Load() {
 			continue // draining until the peer's close frame
 		}
+		if tap != nil {
+			tap.Frame(FrameIn, s.seq, now, buf)
+		}
+		if logging {
+			s.c.logFrame("in", s.seq, buf)
+		}
+		s.readAt = now
 		if blocking {
 			s.waiting.Store(true)
 			s.handle(dec, typ, buf)
@@ -219,7 +268,7 @@ func (s *session) consumerTime() (time.Duration, bool) {
 func (s *session) handle(dec *messages.Decoder, typ int, buf []byte) {
 	// UTF-8 is checked by the decoder while it scans strings.
 	if typ != websocket.TextMessage {
-		s.c.events.send(ErrorEvent{Conn: s.seq, Err: ErrBinaryFrame})
+		s.c.event(ErrorEvent{Conn: s.seq, Err: ErrBinaryFrame})
 		return
 	}
 	s.dispatch(dec, buf)
@@ -264,7 +313,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				return
 			}
 			v.Conn = s.seq
-			c.trades.send(v)
+			route(c, c.trades, v)
 		case messages.ChannelBooks:
 			var v messages.Book
 			if err := dec.Book(&f, &v); err != nil {
@@ -272,7 +321,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				return
 			}
 			v.Conn = s.seq
-			c.books.send(v)
+			route(c, c.books, v)
 		case messages.ChannelCandles:
 			var v messages.Candle
 			if err := dec.Candle(&f, &v); err != nil {
@@ -280,7 +329,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				return
 			}
 			v.Conn = s.seq
-			c.candles.send(v)
+			route(c, c.candles, v)
 		case messages.ChannelAggregates:
 			var v messages.Aggregate
 			if err := dec.Aggregate(&f, &v); err != nil {
@@ -288,7 +337,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				return
 			}
 			v.Conn = s.seq
-			c.aggregates.send(v)
+			route(c, c.aggregates, v)
 		case messages.ChannelIndices:
 			var v messages.Index
 			if err := dec.Index(&f, &v); err != nil {
@@ -296,9 +345,9 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				return
 			}
 			v.Conn = s.seq
-			c.indices.send(v)
+			route(c, c.indices, v)
 		default:
-			c.events.send(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
+			c.event(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
 		}
 	case messages.KindHeartbeat:
 		var v messages.Heartbeat
@@ -306,7 +355,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 			s.malformed(err, buf)
 			return
 		}
-		c.events.send(Heartbeat{Conn: s.seq, Time: v.Time})
+		c.event(Heartbeat{Conn: s.seq, Time: v.Time})
 	case messages.KindPong:
 		var v messages.Pong
 		if err := dec.Pong(&f, &v); err != nil {
@@ -321,7 +370,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 			close(ch)
 			return
 		}
-		c.events.send(Pong{Conn: s.seq, Time: v.Time, State: v.State})
+		c.event(Pong{Conn: s.seq, Time: v.Time, State: v.State})
 	case messages.KindAuthenticated:
 		var v messages.Authenticated
 		if err := dec.Authenticated(&f, &v); err != nil {
@@ -344,13 +393,13 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 		}
 		s.toOwner(control{kind: f.Kind, acks: acks})
 	default:
-		c.events.send(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
+		c.event(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
 	}
 }
 
 func (s *session) malformed(err error, buf []byte) {
 	s.c.malformed.Add(1)
-	s.c.events.send(ErrorEvent{Conn: s.seq, Err: newDecodeError(err, buf)})
+	s.c.event(ErrorEvent{Conn: s.seq, Err: newDecodeError(err, buf)})
 }
 
 // toOwner hands a control frame to whoever owns the session (Connect during
