@@ -104,7 +104,7 @@ func (c *WebSocketClient) dial(ctx context.Context) (*session, error) {
 		return nil, ended(ctx.Err())
 	}
 	if err != nil {
-		return nil, ended(dialError(err, resp))
+		return nil, ended(dialError(err, resp, c.opt.Endpoint))
 	}
 	c.mu.Lock()
 	c.connSeq++

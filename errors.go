@@ -114,9 +114,18 @@ func (e *CloseError) Unwrap() error { return e.Err }
 // also match ErrUnauthorized.
 type HandshakeError struct {
 	StatusCode int
+	// URL is the endpoint dialled, without user info.
+	URL string
 }
 
 func (e *HandshakeError) Error() string {
+	if e.StatusCode == 404 {
+		// The usual cause: a base URL where the streaming endpoint belongs.
+		return fmt.Sprintf("marketdata: websocket upgrade refused: HTTP 404 from %s: no streaming endpoint there (a base URL such as ws://host/marketdata needs /v1.0/stock/streaming after it; see Endpoint)", e.URL)
+	}
+	if e.URL != "" {
+		return fmt.Sprintf("marketdata: websocket upgrade refused: HTTP %d from %s", e.StatusCode, e.URL)
+	}
 	return fmt.Sprintf("marketdata: websocket upgrade refused: HTTP %d", e.StatusCode)
 }
 

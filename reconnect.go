@@ -69,12 +69,12 @@ func isCertificateError(err error) bool {
 }
 
 // dialError turns a failed upgrade into a typed error.
-func dialError(err error, resp *http.Response) error {
+func dialError(err error, resp *http.Response, endpoint string) error {
 	if errors.Is(err, websocket.ErrBadHandshake) && resp != nil {
 		if resp.Body != nil {
 			_ = resp.Body.Close()
 		}
-		return &HandshakeError{StatusCode: resp.StatusCode}
+		return &HandshakeError{StatusCode: resp.StatusCode, URL: redactURL(endpoint)}
 	}
 	return fmt.Errorf("marketdata: dial: %w", err)
 }

@@ -230,8 +230,14 @@ func newMarket(k marketKey, now time.Time, rng *rand.Rand) *market {
 	}
 	base = roundTo(base, m.tick)
 	m.ref, m.price, m.open, m.high, m.low = base, base, base, base, base
-	day := time.Date(now.In(taipei).Year(), now.In(taipei).Month(), now.In(taipei).Day(), 9, 0, 0, 0, taipei)
-	m.openTime, m.highTime, m.lowTime, m.lastTime = day.UnixMicro(), day.UnixMicro(), day.UnixMicro(), day.UnixMicro()
+	// The session opened at 09:00 Taipei today, or, before that, a day
+	// ago: a snapshot must never be stamped after the live frames that
+	// follow it.
+	open := time.Date(now.In(taipei).Year(), now.In(taipei).Month(), now.In(taipei).Day(), 9, 0, 0, 0, taipei)
+	if open.After(now) {
+		open = open.AddDate(0, 0, -1)
+	}
+	m.openTime, m.highTime, m.lowTime, m.lastTime = open.UnixMicro(), open.UnixMicro(), open.UnixMicro(), open.UnixMicro()
 	m.lastSize = 1 + rng.Int64N(20)
 	m.volume = 1000 + rng.Int64N(9000)
 	m.atBid, m.atAsk = m.volume/2, m.volume/2

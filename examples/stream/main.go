@@ -1,10 +1,12 @@
-// Command stream prints live market data.
+// Command stream prints live market data, in the order it arrives.
 //
 //	FUGLE_API_KEY=... go run ./examples/stream -symbols 2330,2317 -channels trades,books
 //
 // Without FUGLE_API_KEY it starts a simulated feed in-process and streams
-// from that, saying so on stderr. Ctrl-C (or -for) closes the connection in
-// order and exits 0.
+// from that, saying so on stderr. -endpoint takes a streaming URL or a base
+// URL such as the one cmd/mockserver prints (ws://127.0.0.1:8080/marketdata),
+// composed as the official SDKs do. -v logs the client's life to stderr.
+// Ctrl-C (or -for) closes the connection in order and exits 0.
 package main
 
 import (
@@ -15,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"log/slog"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -22,6 +25,7 @@ import (
 
 	"github.com/go-fugle/marketdata"
 	"github.com/go-fugle/marketdata/marketdatatest"
+	"github.com/go-fugle/marketdata/messages"
 )
 
 func main() {
@@ -37,6 +41,7 @@ type config struct {
 	json       bool
 	duration   time.Duration
 	rate       float64
+	verbose    bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -52,6 +57,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.json, "json", false, "print one JSON object per event (NDJSON)")
 	fs.DurationVar(&cfg.duration, "for", 0, "stop after this long (0: until Ctrl-C)")
 	fs.Float64Var(&cfg.rate, "rate", 5, "simulated feed: frames per second per subscription")
+	fs.BoolVar(&cfg.verbose, "v", false, "log connects, reconnects, retries and drops to stderr")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -87,7 +93,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	// A bad minute at start-up (the service restarting, the connection
 	// limit, a refused dial) is ridden out; a wrong key still ends it.
-	opt := marketdata.WebSocketClientOption{Endpoint: cfg.endpoint, RetryConnect: true}
+	opt := marketdata.WebSocketClientOption{Endpoint: streamingURL(cfg.endpoint, cfg.afterHours), RetryConnect: true, Ordered: true}
+	if cfg.verbose {
+		opt.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
 	if os.Getenv(marketdata.APIKeyEnv) == "" {
 		srv := marketdatatest.NewServer(marketdatatest.WithSimulatedFeed(cfg.rate))
 		defer srv.Close()
@@ -149,66 +158,41 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// connect connects, printing the events of the attempt as they come and
-// saying on stderr why each retry is needed.
-func connect(ctx context.Context, c *marketdata.WebSocketClient, p printer, stderr io.Writer) error {
+// connect connects, printing what arrives meanwhile and saying on stderr
+// why each retry is needed.
+func connect(ctx context.Context, c marketdata.Stream, p printer, stderr io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- c.Connect(ctx) }()
 	for {
 		select {
 		case err := <-errc:
 			return err
-		case e := <-c.Events():
-			if r, ok := e.(marketdata.Reconnecting); ok {
+		case m := <-c.Messages():
+			if r, ok := m.(marketdata.Reconnecting); ok {
 				fmt.Fprintf(stderr, "stream: could not connect (%v); retrying in %v (attempt %d)\n", r.Err, r.Delay.Round(time.Millisecond), r.Attempt)
 			}
-			p.event(e)
+			p.message(m)
 		}
 	}
 }
 
-// consume prints everything until the client has closed every channel.
-func consume(c *marketdata.WebSocketClient, p printer) {
-	trades, candles, books, aggs, indices, events := c.Trades(), c.Candles(), c.Books(), c.Aggregates(), c.Indices(), c.Events()
-	for open := 6; open > 0; {
-		select {
-		case v, ok := <-trades:
-			if !ok {
-				trades, open = nil, open-1
-				continue
-			}
-			p.trade(v)
-		case v, ok := <-candles:
-			if !ok {
-				candles, open = nil, open-1
-				continue
-			}
-			p.line("candle", v, fmt.Sprintf("%s %s O %g H %g L %g C %g V %d", v.Symbol, v.Date, v.Open, v.High, v.Low, v.Close, v.Volume))
-		case v, ok := <-books:
-			if !ok {
-				books, open = nil, open-1
-				continue
-			}
-			p.book(v)
-		case v, ok := <-aggs:
-			if !ok {
-				aggs, open = nil, open-1
-				continue
-			}
-			p.line("aggregate", v, fmt.Sprintf("%s last %g change %+g (%+.2f%%) volume %d", v.Symbol, v.LastPrice, v.Change, v.ChangePercent, v.Total.TradeVolume))
-		case v, ok := <-indices:
-			if !ok {
-				indices, open = nil, open-1
-				continue
-			}
-			p.line("index", v, fmt.Sprintf("%s %g", v.Symbol, v.Index))
-		case e, ok := <-events:
-			if !ok {
-				events, open = nil, open-1
-				continue
-			}
-			p.event(e)
-		}
+// streamingURL turns a base URL (no /streaming at the end) into the
+// streaming endpoint, as the official SDKs compose it.
+func streamingURL(endpoint string, afterHours bool) string {
+	if endpoint == "" || strings.HasSuffix(strings.TrimRight(endpoint, "/"), "/streaming") {
+		return endpoint
+	}
+	product := "stock"
+	if afterHours {
+		product = "futopt"
+	}
+	return marketdata.Endpoint(endpoint, "v1.0", product)
+}
+
+// consume prints the ordered stream until the client has ended.
+func consume(c marketdata.Stream, p printer) {
+	for m := range c.All() {
+		p.message(m)
 	}
 }
 
@@ -232,6 +216,23 @@ type printer struct {
 	json bool
 }
 
+func (p printer) message(m marketdata.Message) {
+	switch v := m.(type) {
+	case marketdata.Trade:
+		p.trade(v)
+	case marketdata.Candle:
+		p.line("candle", &v, fmt.Sprintf("%s %s O %g H %g L %g C %g V %d", v.Symbol, v.Date, v.Open, v.High, v.Low, v.Close, v.Volume))
+	case marketdata.Book:
+		p.book(v)
+	case marketdata.Aggregate:
+		p.line("aggregate", &v, fmt.Sprintf("%s last %g change %+g (%+.2f%%) volume %d", v.Symbol, v.LastPrice, v.Change, v.ChangePercent, v.Total.TradeVolume))
+	case marketdata.Index:
+		p.line("index", &v, fmt.Sprintf("%s %g", v.Symbol, v.Index))
+	case marketdata.Event:
+		p.event(v)
+	}
+}
+
 func (p printer) trade(v marketdata.Trade) {
 	text := fmt.Sprintf("%s %g x %d", v.Symbol, v.Price, v.Size)
 	if len(v.Trades) > 0 {
@@ -241,7 +242,7 @@ func (p printer) trade(v marketdata.Trade) {
 	if v.IsTrial {
 		text += " trial"
 	}
-	p.line("trade", v, text)
+	p.line("trade", &v, text)
 }
 
 func (p printer) book(v marketdata.Book) {
@@ -252,13 +253,16 @@ func (p printer) book(v marketdata.Book) {
 	if len(v.Asks) > 0 {
 		ask = fmt.Sprintf("%g x %d", v.Asks[0].Price, v.Asks[0].Size)
 	}
-	p.line("book", v, fmt.Sprintf("%s bid %s | ask %s", v.Symbol, bid, ask))
+	p.line("book", &v, fmt.Sprintf("%s bid %s | ask %s", v.Symbol, bid, ask))
 }
 
 func (p printer) line(kind string, v any, text string) {
 	if p.json {
-		p.writeJSON(map[string]any{"type": kind, "data": v})
+		p.writeJSON(map[string]any{"type": kind, "data": present(v)})
 		return
+	}
+	if snap, ok := v.(interface{ Kind() messages.Kind }); ok && snap.Kind() == messages.KindSnapshot {
+		text += " (snapshot)"
 	}
 	fmt.Fprintf(p.w, "%-9s %s\n", kind, text)
 }
