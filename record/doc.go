@@ -59,7 +59,10 @@
 // end is the last line of a file closed in order. A file whose last line
 // is not end was cut short (a crash, a full disk, a copy in progress); the
 // reader then returns every complete line and an error matching
-// ErrTruncated.
+// ErrTruncated, whose *LineError gives the line number and byte offset
+// (in the decompressed stream) of the cut. In a compressed file the lines
+// written since the last flush may not be decodable: they are lost with
+// the cut, at most about one FlushInterval's worth.
 //
 // The members' order within a line is as shown, but readers must not rely
 // on it, and must ignore members and kinds they do not know: version 1 may

@@ -114,10 +114,7 @@ func NewReader(src io.Reader, opts ...ReaderOption) (*Reader, error) {
 		return nil, r.fail(io.ErrUnexpectedEOF)
 	}
 	r.br = bufio.NewReaderSize(data, 64<<10)
-	l, err := r.next()
-	if err == io.EOF {
-		err = r.fail(io.ErrUnexpectedEOF)
-	}
+	l, err := r.next() // never io.EOF: no end line has been seen
 	if err != nil {
 		_ = r.Close()
 		return nil, err

@@ -111,9 +111,10 @@ type Writer struct {
 	path string    // Create: the name given; "" for NewWriter
 	dst  io.Writer // NewWriter: the destination
 
-	q    chan *entry
-	stop chan struct{}
-	done chan struct{}
+	q     chan *entry
+	nudge chan struct{} // the queue is half full: drain now
+	stop  chan struct{}
+	done  chan struct{}
 
 	mu     sync.RWMutex // guards closed against a send racing Close
 	closed bool
@@ -203,6 +204,7 @@ func newWriter(comp Compression, opt Options) *Writer {
 		opt:   opt,
 		comp:  comp,
 		q:     make(chan *entry, opt.QueueSize),
+		nudge: make(chan struct{}, 1),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 		conns: make(map[uint64]openMark),
@@ -260,6 +262,12 @@ func (w *Writer) enqueue(e *entry) {
 	select {
 	case w.q <- e:
 		w.mu.RUnlock()
+		if len(w.q) >= cap(w.q)/2 {
+			select {
+			case w.nudge <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		w.mu.RUnlock()
 		w.pending.Add(e.lostBefore + 1)
@@ -309,16 +317,23 @@ func (w *Writer) Close() error {
 	return w.Err()
 }
 
+// The writer goroutine does not wait on the queue itself: a receiver
+// parked on a channel makes every send a goroutine wake-up, several times
+// the cost of the copy. It wakes every drainEvery, or when the queue is
+// half full, and drains it in a batch; the data waits in buffers for the
+// flush anyway.
+const drainEvery = 50 * time.Millisecond
+
 func (w *Writer) run() {
 	defer close(w.done)
-	t := time.NewTicker(w.opt.FlushInterval)
+	every := min(w.opt.FlushInterval, drainEvery)
+	t := time.NewTicker(every)
 	defer t.Stop()
+	lastFlush := time.Now()
 	for {
 		select {
-		case e := <-w.q:
-			w.handle(e)
 		case <-t.C:
-			w.tick()
+		case <-w.nudge:
 		case <-w.stop:
 			// closed is set, so nothing more can be queued.
 			for len(w.q) > 0 {
@@ -330,6 +345,18 @@ func (w *Writer) run() {
 			}
 			w.closeOutput(now)
 			return
+		}
+		// At most one queue's worth per round, so a flood cannot starve
+		// the flush.
+		for n := cap(w.q); n > 0 && len(w.q) > 0; n-- {
+			w.handle(<-w.q)
+		}
+		w.idle()
+		// Flush on the last wake-up before the interval is over, so that
+		// no line waits longer than FlushInterval.
+		if now := time.Now(); now.Sub(lastFlush)+every > w.opt.FlushInterval {
+			lastFlush = now
+			w.flush()
 		}
 	}
 }
@@ -373,19 +400,23 @@ func (w *Writer) handle(e *entry) {
 	}
 }
 
-// tick flushes, reports drops nobody carried, and ends a rotated file whose
-// period is over. The last two wait for an empty queue, lest a lost line or
+// idle reports drops no entry carried and ends a rotated file whose
+// period is over, both only with the queue empty, lest the lost line or
 // the file's end come before lines queued earlier.
-func (w *Writer) tick() {
-	if len(w.q) == 0 {
-		now := w.opt.Clock()
-		if n := w.pending.Swap(0); n > 0 {
-			w.writeLost(now, n)
-		}
-		if w.opt.Rotate != RotateNone && w.out != nil && !now.Before(w.until) {
-			w.closeOutput(now)
-		}
+func (w *Writer) idle() {
+	if len(w.q) != 0 {
+		return
 	}
+	now := w.opt.Clock()
+	if n := w.pending.Swap(0); n > 0 {
+		w.writeLost(now, n)
+	}
+	if w.opt.Rotate != RotateNone && w.out != nil && !now.Before(w.until) {
+		w.closeOutput(now)
+	}
+}
+
+func (w *Writer) flush() {
 	if w.out != nil && w.out.dirty {
 		w.out.dirty = false
 		if err := w.out.flush(); err != nil {
