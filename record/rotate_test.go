@@ -1,6 +1,8 @@
 package record
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -175,5 +177,46 @@ func TestRotatedName(t *testing.T) {
 	}
 	if _, _, ok := splitSuffix(".ndjson"); ok {
 		t.Error("a bare suffix is not a name")
+	}
+}
+
+// When the next file cannot be created, frames count as lost, the error
+// is kept, and recording resumes once it can.
+func TestRotateCreateFails(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	at := func(h int) time.Time { return time.Date(2026, 5, 29, h, 0, 0, 0, time.UTC) }
+	w, err := Create(filepath.Join(sub, "x.ndjson"), Options{Rotate: RotateHourly, Location: time.UTC, Clock: newClock(at(9)).Now, FlushInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Frame(In, 1, at(9), tradeFrame)
+	waitFor(t, "the frame", func() bool { return w.Stats().Written == 1 })
+	// The directory vanishes (works as root too): the 10:00 file cannot be created.
+	if err := os.RemoveAll(sub); err != nil {
+		t.Fatal(err)
+	}
+	w.Frame(In, 1, at(10), tradeFrame)
+	waitFor(t, "the error", func() bool { return w.Err() != nil })
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Retries are spaced by FlushInterval: frames in between are lost.
+	sent := uint64(2)
+	waitFor(t, "recording to resume", func() bool {
+		w.Frame(In, 1, at(11), tradeFrame)
+		sent++
+		return w.Stats().Written >= 2
+	})
+	err = w.Close()
+	st := w.Stats()
+	if !errors.Is(err, fs.ErrNotExist) || st.Lost < 1 || st.Written < 2 || st.Written+st.Lost != sent {
+		t.Fatalf("err %v, stats %+v", err, st)
+	}
+	if lines, err := readFile(t, filepath.Join(sub, "x-2026-05-29T11.ndjson")); err != nil || len(frames(lines)) < 1 {
+		t.Fatalf("11:00 file: %d frames, %v", len(frames(lines)), err)
 	}
 }

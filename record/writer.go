@@ -129,8 +129,10 @@ type Writer struct {
 	out   *output
 	until time.Time // end of the current rotation period
 	conns map[uint64]openMark
-	line  []byte // scratch for the entry being written
-	aux   []byte // scratch for lines a file writes of its own
+	// when creating the next rotated file last failed
+	openFailed time.Time
+	line       []byte // scratch for the entry being written
+	aux        []byte // scratch for lines a file writes of its own
 }
 
 type openMark struct {
@@ -435,10 +437,12 @@ func (w *Writer) writeLost(at time.Time, n uint64) {
 // of its own through aux, so line must not be aux.
 func (w *Writer) emit(at time.Time, line []byte) bool {
 	if w.out == nil {
-		if w.path == "" {
+		// After a failed create, retry once per FlushInterval, not per line.
+		if w.path == "" || time.Since(w.openFailed) < w.opt.FlushInterval {
 			return false
 		}
 		if err := w.openFile(at); err != nil {
+			w.openFailed = time.Now()
 			w.setErr(err)
 			return false
 		}
