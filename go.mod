@@ -5,6 +5,7 @@ go 1.23
 require (
 	github.com/cenkalti/backoff/v4 v4.3.0
 	github.com/gorilla/websocket v1.5.3
+	github.com/klauspost/compress v1.18.4
 	github.com/tidwall/gjson v1.20.1
 	go.uber.org/goleak v1.3.0
 )
