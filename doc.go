@@ -22,3 +22,6 @@
 //
 // Package marketdatatest provides a mock endpoint for tests.
 package marketdata
+
+// Version is the SDK's version, written into the header of recordings.
+const Version = "v0.5.0"

@@ -26,6 +26,7 @@ import (
 	"github.com/go-fugle/marketdata"
 	"github.com/go-fugle/marketdata/marketdatatest"
 	"github.com/go-fugle/marketdata/messages"
+	"github.com/go-fugle/marketdata/record"
 )
 
 func main() {
@@ -42,6 +43,7 @@ type config struct {
 	duration   time.Duration
 	rate       float64
 	verbose    bool
+	record     string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -58,6 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.duration, "for", 0, "stop after this long (0: until Ctrl-C)")
 	fs.Float64Var(&cfg.rate, "rate", 5, "simulated feed: frames per second per subscription")
 	fs.BoolVar(&cfg.verbose, "v", false, "log connects, reconnects, retries and drops to stderr")
+	fs.StringVar(&cfg.record, "record", "", "record the session's frames to this file (.ndjson, .ndjson.gz or .ndjson.zst)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -110,11 +113,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "stream: %s is not set: streaming from a simulated feed at %s\n", marketdata.APIKeyEnv, opt.Endpoint)
 	}
 
+	if cfg.record != "" {
+		w, err := record.Create(cfg.record, record.Options{Endpoint: opt.Endpoint, Product: productOf(opt.Endpoint), SDK: marketdata.Version})
+		if err != nil {
+			fmt.Fprintln(stderr, "stream:", err)
+			return 2
+		}
+		opt.Tap = w.ClientTap()
+		defer func() {
+			// After the client's Close (deferred later, run earlier).
+			if err := w.Close(); err != nil {
+				fmt.Fprintln(stderr, "stream: recording:", err)
+			}
+			if st := w.Stats(); st.Lost > 0 {
+				fmt.Fprintf(stderr, "stream: recording lost %d frames (the disk was too slow)\n", st.Lost)
+			}
+		}()
+	}
+
 	client, err := marketdata.NewWebSocketClient(opt)
 	if err != nil {
 		fmt.Fprintln(stderr, "stream:", err)
 		return 2
 	}
+	defer client.Close()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -174,6 +196,14 @@ func connect(ctx context.Context, c marketdata.Stream, p printer, stderr io.Writ
 			p.message(m)
 		}
 	}
+}
+
+// productOf names the product an endpoint streams.
+func productOf(endpoint string) string {
+	if strings.Contains(endpoint, "/futopt/") {
+		return "futopt"
+	}
+	return "stock"
 }
 
 // streamingURL turns a base URL (no /streaming at the end) into the
