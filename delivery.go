@@ -60,17 +60,20 @@ func (o *outlet[T]) deliver(v T, wait bool) {
 	}
 	switch {
 	case wait:
-		t := time.NewTimer(o.timeout)
+		var expired <-chan time.Time
+		if o.timeout > 0 { // zero: no limit
+			t := time.NewTimer(o.timeout)
+			defer t.Stop()
+			expired = t.C
+		}
 		select {
 		case o.ch <- v:
-			t.Stop()
 			if o.dropping.Load() {
 				o.delivered()
 			}
 			return
-		case <-t.C:
+		case <-expired:
 		case <-o.stop:
-			t.Stop()
 		}
 		o.drop()
 	case o.policy == DropOldest:

@@ -121,3 +121,29 @@ func TestFullEventsUnderBlockHoldNoCaller(t *testing.T) {
 		}
 	})
 }
+
+// Block without a time limit loses nothing: a consumer that stalls holds the
+// reader for as long as it stalls.
+func TestBlockWithoutTimeLimitLosesNothing(t *testing.T) {
+	const published = 200
+	srv := newServer(t)
+	c := newClient(t, srv, func(o *WebSocketClientOption) {
+		o.DropPolicy, o.BufferSize, o.BlockTimeout = Block, 2, -1
+	})
+	connect(t, c)
+	subscribe(t, c, ChannelTrades, "2330")
+	for i := 1; i <= published; i++ {
+		srv.Publish("trades", "2330", tradeJSON("2330", i))
+	}
+	// Stall well past the default BlockTimeout (1 s) before reading.
+	eventually(t, "the reader to be held by a full channel", func() bool { return len(c.Trades()) == cap(c.Trades()) })
+	time.Sleep(1500 * time.Millisecond)
+	for i := int64(1); i <= published; i++ {
+		if v := receive(t, c.Trades()); v.Serial != i {
+			t.Fatalf("serial %d, want %d", v.Serial, i)
+		}
+	}
+	if st := c.Stats().Trades; st.Dropped != 0 {
+		t.Fatalf("dropped %d", st.Dropped)
+	}
+}

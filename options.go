@@ -157,7 +157,10 @@ type WebSocketClientOption struct {
 	// DropPolicy applies to every channel when it is full. Default
 	// DropOldest.
 	DropPolicy DropPolicy
-	// BlockTimeout is how long the Block policy waits for room. Default 1 s.
+	// BlockTimeout is how long the Block policy waits for room. Default 1 s;
+	// negative: off, Block waits without a time limit (until Close), which
+	// makes a slow consumer slow the server down instead of losing values:
+	// the setting for replaying a recording as fast as possible.
 	BlockTimeout time.Duration
 	// Ordered delivers every value and event on one channel, Messages (also
 	// read through Next and All), in the order the client produced them:
@@ -339,7 +342,7 @@ func (o *WebSocketClientOption) fillDefaults() error {
 		{"HeartbeatTimeout", &o.HeartbeatTimeout, DefaultHeartbeatTimeout, true},
 		{"PingInterval", &o.PingInterval, 0, true},
 		{"AckTimeout", &o.AckTimeout, DefaultAckTimeout, false},
-		{"BlockTimeout", &o.BlockTimeout, DefaultBlockTimeout, false},
+		{"BlockTimeout", &o.BlockTimeout, DefaultBlockTimeout, true},
 		{"ReconnectInitialInterval", &o.ReconnectInitialInterval, DefaultReconnectInitialInterval, false},
 		{"ReconnectMaxInterval", &o.ReconnectMaxInterval, DefaultReconnectMaxInterval, false},
 		{"ReconnectMaxElapsed", &o.ReconnectMaxElapsed, 0, true},

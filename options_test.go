@@ -60,19 +60,18 @@ func TestOptionRuleForZeroAndNegative(t *testing.T) {
 		t.Fatalf("defaults not applied: %+v", zero)
 	}
 	off, err := build(func(o *WebSocketClientOption) {
-		o.HeartbeatTimeout, o.PingInterval, o.ReconnectJitter, o.ReconnectMaxAttempts, o.ReconnectMaxElapsed = -1, -1, -1, -1, -1
+		o.HeartbeatTimeout, o.PingInterval, o.ReconnectJitter, o.ReconnectMaxAttempts, o.ReconnectMaxElapsed, o.BlockTimeout = -1, -1, -1, -1, -1, -1
 	})
 	if err != nil {
 		t.Fatalf("negative on a field with an off: %v", err)
 	}
-	if off.HeartbeatTimeout != 0 || off.PingInterval != 0 || off.ReconnectJitter != 0 || off.ReconnectMaxAttempts != 0 || off.ReconnectMaxElapsed != 0 {
+	if off.HeartbeatTimeout != 0 || off.PingInterval != 0 || off.BlockTimeout != 0 || off.ReconnectJitter != 0 || off.ReconnectMaxAttempts != 0 || off.ReconnectMaxElapsed != 0 {
 		t.Fatalf("negative did not turn off: %+v", off)
 	}
 	for name, edit := range map[string]func(*WebSocketClientOption){
 		"AuthTimeout":      func(o *WebSocketClientOption) { o.AuthTimeout = -1 },
 		"HandshakeTimeout": func(o *WebSocketClientOption) { o.HandshakeTimeout = -1 },
 		"CloseTimeout":     func(o *WebSocketClientOption) { o.CloseTimeout = -1 },
-		"BlockTimeout":     func(o *WebSocketClientOption) { o.BlockTimeout = -1 },
 		"StableAfter":      func(o *WebSocketClientOption) { o.StableAfter = -1 },
 		"EventBufferSize":  func(o *WebSocketClientOption) { o.EventBufferSize = -1 },
 		"ReadLimit":        func(o *WebSocketClientOption) { o.ReadLimit = -1 },
