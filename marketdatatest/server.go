@@ -733,3 +733,28 @@ func (s *Server) isIgnored(channel, symbol string) bool {
 	defer s.mu.Unlock()
 	return s.ignored[chanSym{channel, symbol}]
 }
+
+// SubscriptionCount is the number of subscriptions over every live
+// connection.
+func (s *Server) SubscriptionCount() int {
+	n := 0
+	for _, c := range s.liveConns() {
+		c.mu.Lock()
+		n += len(c.subs)
+		c.mu.Unlock()
+	}
+	return n
+}
+
+// Backlog is the most bytes queued for one live connection and not yet
+// handed to its socket: how far the slowest client is behind. A publisher
+// that must not lose frames waits while it is large.
+func (s *Server) Backlog() int {
+	most := 0
+	for _, c := range s.liveConns() {
+		c.mu.Lock()
+		most = max(most, c.queuedBytes)
+		c.mu.Unlock()
+	}
+	return most
+}
