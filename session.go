@@ -135,16 +135,18 @@ func (s *session) writeLoop() {
 		select {
 		case f := <-s.out:
 			now := time.Now()
-			_ = s.ws.SetWriteDeadline(now.Add(s.c.opt.WriteTimeout))
-			if err := s.ws.WriteMessage(websocket.TextMessage, f.data); err != nil {
-				s.fail(err)
-				return
-			}
 			if !f.secret {
+				// Shown before the write, so that a recording never holds
+				// the server's answer ahead of the request.
 				if tap := s.c.opt.Tap; tap != nil {
 					tap.Frame(FrameOut, s.seq, now, f.data)
 				}
 				s.c.logFrame("out", s.seq, f.data)
+			}
+			_ = s.ws.SetWriteDeadline(now.Add(s.c.opt.WriteTimeout))
+			if err := s.ws.WriteMessage(websocket.TextMessage, f.data); err != nil {
+				s.fail(err)
+				return
 			}
 		case <-s.quit:
 			return

@@ -198,6 +198,13 @@ func (c *Conn) RejectCredentials() error {
 	return c.Close(websocket.ClosePolicyViolation, MessageInvalidCredentials)
 }
 
+// DropAfterQueued drops the TCP connection, without a close frame, once
+// everything queued for it before has been written: the client reads those
+// frames, then finds the connection gone.
+func (c *Conn) DropAfterQueued() error {
+	return c.sendItem(item{kind: itemDrop})
+}
+
 // Drop closes the connection's TCP at once, without a close frame.
 func (c *Conn) Drop() {
 	select {

@@ -758,3 +758,11 @@ func (s *Server) Backlog() int {
 	}
 	return most
 }
+
+// DropAllAfterQueued drops every live connection once what was queued for
+// it has been written (see Conn.DropAfterQueued).
+func (s *Server) DropAllAfterQueued() {
+	for _, c := range s.liveConns() {
+		_ = c.DropAfterQueued()
+	}
+}

