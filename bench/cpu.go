@@ -11,14 +11,6 @@ func (t cpuTime) sub(u cpuTime) cpuTime { return cpuTime{user: t.user - u.user, 
 // total is user plus system time.
 func (t cpuTime) total() time.Duration { return time.Duration(t.user + t.sys) }
 
-// cpuShare is the CPU one client spent on a run, as far as it can be told
-// apart from the endpoint's.
-type cpuShare struct {
-	client   time.Duration // the client alone
-	endpoint time.Duration // the endpoint's writer, which shares the process with the Go clients
-	ok       bool
-}
-
 // clientCPU separates a Go client's CPU from the endpoint's: the process
 // spent proc over the run, of which the endpoint's writer (locked to its own
 // thread) spent writer; the rest is the client's, the Go runtime's work for
