@@ -107,10 +107,12 @@ func TestEndToEndSmall(t *testing.T) {
 	work := newWorkload(symbolList(10), false, 9)
 	const n = 20_000 // more than the pool, so the stream wraps around it
 	for name, client := range map[string]func() (clientRun, error){
-		"gorilla-raw":   func() (clientRun, error) { return rawClient(ctx, ep.base, work, n, nil) },
-		"sdk":           func() (clientRun, error) { return sdkClient(ctx, ep.base, work, n, 1024, sdkHooks{}) },
-		"gorilla-json":  func() (clientRun, error) { return handClient(ctx, ep.base, work, n, 1024, decodeJSON) },
-		"gorilla-gjson": func() (clientRun, error) { return handClient(ctx, ep.base, work, n, 1024, decodeGJSON) },
+		"gorilla-raw":     func() (clientRun, error) { return rawClient(ctx, ep.base, work, n, nil) },
+		"sdk":             func() (clientRun, error) { return sdkClient(ctx, ep.base, work, n, 1024, sdkHooks{}) },
+		"gorilla-json":    func() (clientRun, error) { return handClient(ctx, ep.base, work, n, 1024, decodeJSON) },
+		"gorilla-gjson":   func() (clientRun, error) { return handClient(ctx, ep.base, work, n, 1024, decodeGJSON) },
+		"raw-decode":      func() (clientRun, error) { return decoderClient(ctx, ep.base, work, n, 1024, false) },
+		"raw-decode-chan": func() (clientRun, error) { return decoderClient(ctx, ep.base, work, n, 1024, true) },
 	} {
 		run, sr, err := stream(ep, &job{work: work, n: n}, client)
 		if err != nil {

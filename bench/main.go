@@ -261,6 +261,9 @@ func throughput(ctx context.Context, ep *endpoint, o options, work *workload, r 
 			client = func() (clientRun, error) { return handClient(ctx, ep.base, work, o.n, o.buffer, decodeJSON) }
 		case "gorilla-gjson":
 			client = func() (clientRun, error) { return handClient(ctx, ep.base, work, o.n, o.buffer, decodeGJSON) }
+		case "raw-decode", "raw-decode-chan":
+			handOff := name == "raw-decode-chan"
+			client = func() (clientRun, error) { return decoderClient(ctx, ep.base, work, o.n, o.buffer, handOff) }
 		case "node-sdk":
 			client = func() (clientRun, error) { return nodeClient(ctx, o.node, o.moduleDir, ep.base, work, o.n) }
 		default:
