@@ -33,6 +33,11 @@ type clientRun struct {
 	// endpointOK.
 	endpointCPU time.Duration
 	endpointOK  bool
+	// processCPU is this process's CPU over the run, when processOK: the
+	// client and the endpoint for the Go clients, the endpoint alone when
+	// the client is a child process.
+	processCPU time.Duration
+	processOK  bool
 }
 
 // runTimeout bounds a run of n frames: generous, so that only a hang trips it.

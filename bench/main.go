@@ -230,6 +230,9 @@ func stream(ep *endpoint, j *job, client func() (clientRun, error)) (clientRun, 
 			return run, sr, fmt.Errorf("endpoint sent %d of %d frames", sr.frames, j.n)
 		}
 		after, afterOK := processCPU()
+		if beforeOK && afterOK {
+			run.processCPU, run.processOK = after.sub(before).total(), true
+		}
 		if sr.cpuOK {
 			run.endpointCPU, run.endpointOK = sr.cpu.total(), true
 			if !run.external && beforeOK && afterOK {
@@ -295,6 +298,10 @@ func throughput(ctx context.Context, ep *endpoint, o options, work *workload, r 
 			if run.endpointOK {
 				v := perMillion(run.endpointCPU, run.messages)
 				row.EndpointCPUPerMillion = &v
+			}
+			if run.processOK {
+				v := perMillion(run.processCPU, run.messages)
+				row.ProcessCPUPerMillion = &v
 			}
 			logf("throughput: %s: %s msg/s (%.3f s%s)", name, group(row.MsgsPerSec), secs, cpu)
 		}

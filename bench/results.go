@@ -77,8 +77,13 @@ type throughputRow struct {
 	// EndpointCPUPerMillion is the endpoint writer's CPU seconds per million
 	// messages in the same run, the share taken out of CPUPerMillion.
 	EndpointCPUPerMillion *float64 `json:"endpoint_cpu_s_per_million,omitempty"`
-	Skipped               string   `json:"skipped,omitempty"`
-	Error                 string   `json:"error,omitempty"`
+	// ProcessCPUPerMillion is the bench process's whole CPU per million
+	// messages over the run: client and endpoint for the Go clients, the
+	// endpoint alone for node-sdk (a check that the writer's thread holds
+	// the endpoint's share).
+	ProcessCPUPerMillion *float64 `json:"process_cpu_s_per_million,omitempty"`
+	Skipped              string   `json:"skipped,omitempty"`
+	Error                string   `json:"error,omitempty"`
 }
 
 type ratios struct {
