@@ -1,19 +1,26 @@
 // Command bench measures the SDK end to end against a local endpoint on
-// 127.0.0.1 and compares it with a bare gorilla/websocket read loop and with
-// the official Node SDK receiving the same frames.
+// 127.0.0.1 and compares it with what a Go user would write instead
+// (gorilla/websocket with encoding/json or gjson), with a bare gorilla read
+// loop that decodes nothing, with the bound for a decoding client, and with
+// the official Node SDK, all receiving the same frames.
 //
-//	go run ./bench                   # a readable report (about a minute on 2 cores)
+//	go run ./bench                   # a readable report (about 100 s on 2 cores)
 //	go run ./bench -json             # one JSON object on stdout, progress on stderr
 //	go run ./bench -json -svg bench/chart.svg > bench/results.json
 //	go run ./bench -from bench/results.json                          # its table again
 //	go run ./bench -from bench/results.json -svg bench/chart.svg     # its chart again
 //
-// It runs three parts in one process:
+// It runs these parts in one process:
 //
 //   - throughput: the endpoint streams the same -n pre-built frames (50%
 //     trades, 30% books, 20% aggregates over -symbols symbols) to each
-//     client in turn: gorilla-raw, sdk and node-sdk. Each client measures
-//     from its first message to its last.
+//     client in turn: gorilla-raw, sdk, gorilla-json, gorilla-gjson and
+//     node-sdk. Each client measures from its first message to its last, and
+//     the process's CPU (getrusage) is read around each run, the endpoint
+//     writer's own thread CPU taken out.
+//   - bound: the SDK's decoder times the same frames with no socket; with
+//     gorilla-raw's time per message it gives the fastest a decoding client
+//     can be here.
 //   - latency: the endpoint sends at -latency-rate, writing its clock into
 //     the serial of every trades frame; the consumer subtracts it from its
 //     own clock at receipt.
