@@ -26,6 +26,12 @@ func (d *svgDoc) text(x, y float64, size int, anchor, weight, fill, s string) {
 	d.f(`<text x="%.1f" y="%.1f" font-size="%d" text-anchor="%s" font-weight="%s" fill="%s">%s</text>`, x, y, size, anchor, weight, fill, html.EscapeString(s))
 }
 
+// halo writes start-anchored text over a white outline, so that a line
+// drawn earlier does not cross it.
+func (d *svgDoc) halo(x, y float64, size int, weight, fill, s string) {
+	d.f(`<text x="%.1f" y="%.1f" font-size="%d" text-anchor="start" font-weight="%s" fill="%s" stroke="#ffffff" stroke-width="3" paint-order="stroke">%s</text>`, x, y, size, weight, fill, html.EscapeString(s))
+}
+
 func (d *svgDoc) rect(x, y, w, h float64, fill string) {
 	d.f(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" rx="2"/>`, x, y, max(w, 0), h, fill)
 }
@@ -76,6 +82,11 @@ func chartSVG(r *results) string {
 			d.line(gx, top+52, gx, top+panelH-20, "#eaeef2", false)
 			d.text(gx, top+panelH-6, 10, "middle", "normal", "#57606a", short(scale*float64(i)/4))
 		}
+		if b := r.Bound; b != nil { // behind the bars and their values
+			bx := barX + barW*b.MsgsPerSec/scale
+			d.line(bx, top+52, bx, top+panelH-20, "#cf222e", true)
+			d.text(bx+3, top+panelH-24, 10, "start", "normal", "#cf222e", "bound "+short(b.MsgsPerSec))
+		}
 		rowH := (panelH - 76) / float64(max(len(r.Throughput), 1))
 		for i, t := range r.Throughput {
 			y := top + 60 + float64(i)*rowH
@@ -91,13 +102,8 @@ func chartSVG(r *results) string {
 			default:
 				w := barW * t.MsgsPerSec / scale
 				d.rect(barX, y, w, bh, colour(t.Client))
-				d.text(barX+w+6, y+bh/2+4, 12, "start", "bold", "#24292f", short(t.MsgsPerSec))
+				d.halo(barX+w+6, y+bh/2+4, 12, "bold", "#24292f", short(t.MsgsPerSec))
 			}
-		}
-		if b := r.Bound; b != nil {
-			bx := barX + barW*b.MsgsPerSec/scale
-			d.line(bx, top+52, bx, top+panelH-20, "#cf222e", true)
-			d.text(bx+3, top+panelH-24, 10, "start", "normal", "#cf222e", "bound "+short(b.MsgsPerSec))
 		}
 	}
 	// The ratios, sdk over each other client, on two lines under the bars.
