@@ -17,7 +17,8 @@
 //     client in turn: gorilla-raw, sdk, gorilla-json, gorilla-gjson and
 //     node-sdk. Each client measures from its first message to its last, and
 //     the process's CPU (getrusage) is read around each run, the endpoint
-//     writer's own thread CPU taken out.
+//     writer's own thread CPU taken out. The diagnostics raw-decode and
+//     raw-decode-chan (bench/diag.go) run only when -clients names them.
 //   - bound: the SDK's decoder times the same frames with no socket; with
 //     gorilla-raw's time per message it gives the fastest a decoding client
 //     can be here.
