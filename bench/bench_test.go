@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -105,8 +107,12 @@ func TestEndToEndSmall(t *testing.T) {
 	work := newWorkload(symbolList(10), false, 9)
 	const n = 20_000 // more than the pool, so the stream wraps around it
 	for name, client := range map[string]func() (clientRun, error){
-		"gorilla-raw": func() (clientRun, error) { return rawClient(ctx, ep.base, work, n, nil) },
-		"sdk":         func() (clientRun, error) { return sdkClient(ctx, ep.base, work, n, 1024, sdkHooks{}) },
+		"gorilla-raw":     func() (clientRun, error) { return rawClient(ctx, ep.base, work, n, nil) },
+		"sdk":             func() (clientRun, error) { return sdkClient(ctx, ep.base, work, n, 1024, sdkHooks{}) },
+		"gorilla-json":    func() (clientRun, error) { return handClient(ctx, ep.base, work, n, 1024, decodeJSON) },
+		"gorilla-gjson":   func() (clientRun, error) { return handClient(ctx, ep.base, work, n, 1024, decodeGJSON) },
+		"raw-decode":      func() (clientRun, error) { return decoderClient(ctx, ep.base, work, n, 1024, false) },
+		"raw-decode-chan": func() (clientRun, error) { return decoderClient(ctx, ep.base, work, n, 1024, true) },
 	} {
 		run, sr, err := stream(ep, &job{work: work, n: n}, client)
 		if err != nil {
@@ -114,6 +120,9 @@ func TestEndToEndSmall(t *testing.T) {
 		}
 		if run.messages != n || sr.frames != n || len(run.problems) > 0 {
 			t.Fatalf("%s: %d messages, endpoint sent %d, problems %v", name, run.messages, sr.frames, run.problems)
+		}
+		if run.cpuOK && (run.cpu <= 0 || !run.endpointOK || run.endpointCPU <= 0) {
+			t.Fatalf("%s: CPU %v, endpoint %v (%v)", name, run.cpu, run.endpointCPU, run.endpointOK)
 		}
 	}
 
@@ -184,5 +193,100 @@ func BenchmarkDecodeMix(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestComputeRatios(t *testing.T) {
+	cpu := func(v float64) *float64 { return &v }
+	rows := []throughputRow{
+		{Client: "gorilla-raw", MsgsPerSec: 4e6, CPUPerMillion: cpu(0.3)},
+		{Client: "sdk", MsgsPerSec: 8e5, CPUPerMillion: cpu(1.5)},
+		{Client: "gorilla-json", MsgsPerSec: 1e5},
+		{Client: "gorilla-gjson", MsgsPerSec: 2e5},
+		{Client: "node-sdk", Skipped: "skipped: node not found", MsgsPerSec: 1},
+	}
+	b := newBound(4e6, 750, 1000, 3) // 250 ns + 750 ns
+	if b.NsPerMsg != 1000 || b.MsgsPerSec != 1e6 || b.RawNsPerMsg != 250 {
+		t.Fatalf("bound %+v", b)
+	}
+	r := computeRatios(rows, b)
+	want := ratios{SDKToGorillaRaw: 0.2, SDKToGorillaJSON: 8, SDKToGorillaGJSON: 4, SDKToBound: 0.8,
+		CPUPerMillion: map[string]float64{"gorilla-raw": 0.3, "sdk": 1.5}}
+	if r.SDKToGorillaRaw != want.SDKToGorillaRaw || r.SDKToNode != 0 || r.SDKToGorillaJSON != want.SDKToGorillaJSON ||
+		r.SDKToGorillaGJSON != want.SDKToGorillaGJSON || r.SDKToBound != want.SDKToBound || len(r.CPUPerMillion) != 2 || r.CPUPerMillion["sdk"] != 1.5 {
+		t.Fatalf("%+v, want %+v", r, want)
+	}
+	if newBound(0, 750, 1, 1) != nil || newBound(4e6, 0, 1, 1) != nil {
+		t.Fatal("a bound without both halves")
+	}
+	if r := computeRatios(rows, nil); r.SDKToBound != 0 {
+		t.Fatalf("sdk_to_bound %v without a bound", r.SDKToBound)
+	}
+}
+
+func TestCPUMath(t *testing.T) {
+	proc := cpuTime{user: 900e6, sys: 300e6}
+	writer := cpuTime{user: 50e6, sys: 150e6}
+	if got := clientCPU(proc, writer); got != time.Second {
+		t.Fatalf("clientCPU %v, want 1s", got)
+	}
+	if got := clientCPU(writer, proc); got != 0 {
+		t.Fatalf("clientCPU %v, want 0 when the writer's exceeds the process's", got)
+	}
+	if got := (cpuTime{user: 5, sys: 7}).sub(cpuTime{user: 2, sys: 3}); got != (cpuTime{user: 3, sys: 4}) {
+		t.Fatalf("sub %+v", got)
+	}
+	if got := perMillion(1500*time.Millisecond, 500_000); got != 3 {
+		t.Fatalf("perMillion %v, want 3", got)
+	}
+	if perMillion(time.Second, 0) != 0 {
+		t.Fatal("perMillion of no messages")
+	}
+	if before, ok := processCPU(); ok {
+		spin := 0
+		for i := 0; i < 20_000_000; i++ {
+			spin += i % 7
+		}
+		after, _ := processCPU()
+		if after.sub(before).total() <= 0 {
+			t.Fatalf("no CPU over a busy loop (%d)", spin)
+		}
+	}
+}
+
+// A results file written before the rivals, the bound and the CPU figures
+// existed still reads, prints and charts.
+func TestOldResultsFile(t *testing.T) {
+	old := `{"machine":{"os":"linux","cpus":2},"config":{"messages":1000000},
+	"throughput":[{"client":"gorilla-raw","messages":1000000,"seconds":0.197,"msgs_per_sec":5068044,"mb_per_sec":2489.7},
+	{"client":"sdk","messages":1000000,"seconds":1.31,"msgs_per_sec":763153,"mb_per_sec":374.9,"dropped":0,"malformed":0}],
+	"ratios":{"sdk_to_gorilla_raw":0.15,"sdk_to_node_sdk":3.9},"latency":[],"targets":[{"name":"sdk / gorilla-raw msg/s","goal":">= 0.80","value":0.15,"met":false}],
+	"valid":true,"problems":null}`
+	path := filepath.Join(t.TempDir(), "old.json")
+	if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := readResults(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Bound != nil || r.Throughput[1].CPUPerMillion != nil || r.Ratios.SDKToNode != 3.9 {
+		t.Fatalf("%+v", r)
+	}
+	var b strings.Builder
+	printTable(&b, r)
+	if !strings.Contains(b.String(), "763,153") || strings.Contains(b.String(), "bound:") {
+		t.Fatalf("table:\n%s", b.String())
+	}
+	if svg := chartSVG(r); !strings.Contains(svg, "</svg>") {
+		t.Fatal("no chart")
+	}
+}
+
+func TestDecodeNanos(t *testing.T) {
+	w := newWorkload(symbolList(10), false, 9)
+	ns, err := decodeNanos(w.pool, 2000, 2)
+	if err != nil || ns <= 0 || ns > 1e6 {
+		t.Fatalf("%v ns per frame, %v", ns, err)
 	}
 }

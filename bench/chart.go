@@ -10,9 +10,11 @@ import (
 
 // Client colours: the SDK stands out, the reference clients recede.
 var clientColour = map[string]string{
-	"sdk":         "#1f6feb",
-	"gorilla-raw": "#8b949e",
-	"node-sdk":    "#d9822b",
+	"sdk":           "#1f6feb",
+	"gorilla-raw":   "#8b949e",
+	"gorilla-json":  "#8250df",
+	"gorilla-gjson": "#bf8fff",
+	"node-sdk":      "#d9822b",
 }
 
 // svgDoc accumulates SVG elements.
@@ -22,6 +24,12 @@ func (d *svgDoc) f(format string, args ...any) { fmt.Fprintf(&d.Builder, format+
 
 func (d *svgDoc) text(x, y float64, size int, anchor, weight, fill, s string) {
 	d.f(`<text x="%.1f" y="%.1f" font-size="%d" text-anchor="%s" font-weight="%s" fill="%s">%s</text>`, x, y, size, anchor, weight, fill, html.EscapeString(s))
+}
+
+// halo writes start-anchored text over a white outline, so that a line
+// drawn earlier does not cross it.
+func (d *svgDoc) halo(x, y float64, size int, weight, fill, s string) {
+	d.f(`<text x="%.1f" y="%.1f" font-size="%d" text-anchor="start" font-weight="%s" fill="%s" stroke="#ffffff" stroke-width="3" paint-order="stroke">%s</text>`, x, y, size, weight, fill, html.EscapeString(s))
 }
 
 func (d *svgDoc) rect(x, y, w, h float64, fill string) {
@@ -63,6 +71,9 @@ func chartSVG(r *results) string {
 	for _, t := range r.Throughput {
 		maxRate = max(maxRate, t.MsgsPerSec)
 	}
+	if r.Bound != nil {
+		maxRate = max(maxRate, r.Bound.MsgsPerSec)
+	}
 	barX, barW := x0+labelW, w0-labelW-70
 	if maxRate > 0 {
 		scale := niceCeil(maxRate)
@@ -70,6 +81,11 @@ func chartSVG(r *results) string {
 			gx := barX + barW*float64(i)/4
 			d.line(gx, top+52, gx, top+panelH-20, "#eaeef2", false)
 			d.text(gx, top+panelH-6, 10, "middle", "normal", "#57606a", short(scale*float64(i)/4))
+		}
+		if b := r.Bound; b != nil { // behind the bars and their values
+			bx := barX + barW*b.MsgsPerSec/scale
+			d.line(bx, top+52, bx, top+panelH-20, "#cf222e", true)
+			d.text(bx+3, top+panelH-24, 10, "start", "normal", "#cf222e", "bound "+short(b.MsgsPerSec))
 		}
 		rowH := (panelH - 76) / float64(max(len(r.Throughput), 1))
 		for i, t := range r.Throughput {
@@ -86,18 +102,33 @@ func chartSVG(r *results) string {
 			default:
 				w := barW * t.MsgsPerSec / scale
 				d.rect(barX, y, w, bh, colour(t.Client))
-				d.text(barX+w+6, y+bh/2+4, 12, "start", "bold", "#24292f", short(t.MsgsPerSec))
+				d.halo(barX+w+6, y+bh/2+4, 12, "bold", "#24292f", short(t.MsgsPerSec))
 			}
 		}
 	}
+	// The ratios, sdk over each other client, on two lines under the bars.
 	var notes []string
-	if v := r.Ratios.SDKToGorillaRaw; v > 0 {
-		notes = append(notes, fmt.Sprintf("sdk = %.2f × gorilla-raw", v))
+	for _, n := range []struct {
+		v    float64
+		name string
+	}{
+		{r.Ratios.SDKToGorillaRaw, "gorilla-raw"},
+		{r.Ratios.SDKToBound, "bound"},
+		{r.Ratios.SDKToGorillaJSON, "gorilla-json"},
+		{r.Ratios.SDKToGorillaGJSON, "gorilla-gjson"},
+		{r.Ratios.SDKToNode, "node-sdk"},
+	} {
+		if n.v > 0 {
+			notes = append(notes, fmt.Sprintf("%.2f × %s", n.v, n.name))
+		}
 	}
-	if v := r.Ratios.SDKToNode; v > 0 {
-		notes = append(notes, fmt.Sprintf("sdk = %.2f × node-sdk", v))
+	if len(notes) > 0 {
+		half := min(len(notes), 2)
+		d.text(x0, top+panelH+18, 12, "start", "normal", "#24292f", "sdk = "+strings.Join(notes[:half], " · "))
+		if len(notes) > half {
+			d.text(x0, top+panelH+34, 12, "start", "normal", "#24292f", "sdk = "+strings.Join(notes[half:], " · "))
+		}
 	}
-	d.text(x0, top+panelH+18, 12, "start", "normal", "#24292f", strings.Join(notes, " · "))
 
 	// Right: latency percentiles on a log axis.
 	x1, w1 := 500.0, 436.0

@@ -22,6 +22,22 @@ type clientRun struct {
 	latency  []time.Duration
 	stats    *marketdata.Stats // the SDK's counters, for the SDK only
 	problems []string          // events and counters that make the run suspect
+
+	// cpu is the client's own CPU over the run, when cpuOK. stream fills it
+	// in for the clients that run in this process; a client in a process
+	// of its own (node-sdk) measures it and sets external.
+	cpu      time.Duration
+	cpuOK    bool
+	external bool
+	// endpointCPU is the endpoint writer's CPU over the run, when
+	// endpointOK.
+	endpointCPU time.Duration
+	endpointOK  bool
+	// processCPU is this process's CPU over the run, when processOK: the
+	// client and the endpoint for the Go clients, the endpoint alone when
+	// the client is a child process.
+	processCPU time.Duration
+	processOK  bool
 }
 
 // runTimeout bounds a run of n frames: generous, so that only a hang trips it.
@@ -53,30 +69,13 @@ func (s *latencySink) add(sentNanos int64) {
 // of each trades message with a byte search, the least a client can do to
 // get a timestamp out of it.
 func rawClient(ctx context.Context, base string, w *workload, n int, sink *latencySink) (clientRun, error) {
-	d := websocket.Dialer{ReadBufferSize: 16 << 10, WriteBufferSize: 4 << 10} // the SDK's sizes
-	ws, _, err := d.DialContext(ctx, marketdata.Endpoint(base, "v1.0", "stock"), nil)
+	ws, err := dialSubscribed(ctx, base, w)
 	if err != nil {
 		return clientRun{}, err
 	}
 	defer ws.Close()
 	stop := context.AfterFunc(ctx, func() { _ = ws.Close() })
 	defer stop()
-
-	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"event":"auth","data":{"apikey":"bench"}}`)); err != nil {
-		return clientRun{}, err
-	}
-	if _, _, err := ws.ReadMessage(); err != nil {
-		return clientRun{}, err
-	}
-	for _, s := range w.subs {
-		frame := fmt.Sprintf(`{"event":"subscribe","data":{"channel":%q,"symbols":%s}}`, s.Channel, jsonStrings(s.Symbols))
-		if err := ws.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
-			return clientRun{}, err
-		}
-		if _, _, err := ws.ReadMessage(); err != nil {
-			return clientRun{}, err
-		}
-	}
 
 	var run clientRun
 	var first time.Time
@@ -112,6 +111,37 @@ func rawClient(ctx context.Context, base string, w *workload, n int, sink *laten
 	}
 	_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	return run, nil
+}
+
+// dialSubscribed opens a gorilla connection with the SDK's buffer sizes,
+// authenticates, and subscribes to every channel of w, waiting for each
+// reply: the handshake every hand-written client here shares.
+func dialSubscribed(ctx context.Context, base string, w *workload) (*websocket.Conn, error) {
+	d := websocket.Dialer{ReadBufferSize: 16 << 10, WriteBufferSize: 4 << 10} // the SDK's sizes
+	ws, _, err := d.DialContext(ctx, marketdata.Endpoint(base, "v1.0", "stock"), nil)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*websocket.Conn, error) {
+		_ = ws.Close()
+		return nil, err
+	}
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"event":"auth","data":{"apikey":"bench"}}`)); err != nil {
+		return fail(err)
+	}
+	if _, _, err := ws.ReadMessage(); err != nil {
+		return fail(err)
+	}
+	for _, s := range w.subs {
+		frame := fmt.Sprintf(`{"event":"subscribe","data":{"channel":%q,"symbols":%s}}`, s.Channel, jsonStrings(s.Symbols))
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
+			return fail(err)
+		}
+		if _, _, err := ws.ReadMessage(); err != nil {
+			return fail(err)
+		}
+	}
+	return ws, nil
 }
 
 // readAll reads one message into buf, reusing its capacity.

@@ -1,19 +1,27 @@
 // Command bench measures the SDK end to end against a local endpoint on
-// 127.0.0.1 and compares it with a bare gorilla/websocket read loop and with
-// the official Node SDK receiving the same frames.
+// 127.0.0.1 and compares it with what a Go user would write instead
+// (gorilla/websocket with encoding/json or gjson), with a bare gorilla read
+// loop that decodes nothing, with the bound for a decoding client, and with
+// the official Node SDK, all receiving the same frames.
 //
-//	go run ./bench                   # a readable report (about a minute on 2 cores)
+//	go run ./bench                   # a readable report (about 100 s on 2 cores)
 //	go run ./bench -json             # one JSON object on stdout, progress on stderr
 //	go run ./bench -json -svg bench/chart.svg > bench/results.json
 //	go run ./bench -from bench/results.json                          # its table again
 //	go run ./bench -from bench/results.json -svg bench/chart.svg     # its chart again
 //
-// It runs three parts in one process:
+// It runs these parts in one process:
 //
 //   - throughput: the endpoint streams the same -n pre-built frames (50%
 //     trades, 30% books, 20% aggregates over -symbols symbols) to each
-//     client in turn: gorilla-raw, sdk and node-sdk. Each client measures
-//     from its first message to its last.
+//     client in turn: gorilla-raw, sdk, gorilla-json, gorilla-gjson and
+//     node-sdk. Each client measures from its first message to its last, and
+//     the process's CPU (getrusage) is read around each run, the endpoint
+//     writer's own thread CPU taken out. The diagnostics raw-decode and
+//     raw-decode-chan (bench/diag.go) run only when -clients names them.
+//   - bound: the SDK's decoder times the same frames with no socket; with
+//     gorilla-raw's time per message it gives the fastest a decoding client
+//     can be here.
 //   - latency: the endpoint sends at -latency-rate, writing its clock into
 //     the serial of every trades frame; the consumer subtracts it from its
 //     own clock at receipt.
@@ -70,7 +78,7 @@ func parseFlags() options {
 	var o options
 	flag.IntVar(&o.n, "n", 1_000_000, "messages per client in the throughput runs")
 	flag.IntVar(&o.symbols, "symbols", 50, "symbols in the throughput and latency runs (each on trades, books and aggregates)")
-	flag.StringVar(&o.clients, "clients", "gorilla-raw,sdk,node-sdk", "throughput clients to run, comma-separated; empty skips throughput")
+	flag.StringVar(&o.clients, "clients", "gorilla-raw,sdk,gorilla-json,gorilla-gjson,node-sdk", "throughput clients to run, comma-separated; empty skips throughput")
 	flag.IntVar(&o.buffer, "buffer", marketdata.DefaultBufferSize, "the SDK's BufferSize (capacity of each typed channel)")
 	flag.Float64Var(&o.latRate, "latency-rate", 10_000, "messages per second in the latency runs")
 	flag.DurationVar(&o.latDuration, "latency-duration", 10*time.Second, "measured length of each latency run; 0 skips latency")
@@ -206,12 +214,17 @@ func avgFrame(p *pool) int {
 }
 
 // stream runs one client against the endpoint while it streams j, and
-// checks that the endpoint sent every frame.
+// checks that the endpoint sent every frame. It reads the process's CPU
+// before the client starts and after both sides have finished, so that the
+// window holds the whole run of the client and of the endpoint's writer;
+// the writer's own CPU, read on its thread, is then the part that is not
+// the client's.
 func stream(ep *endpoint, j *job, client func() (clientRun, error)) (clientRun, streamResult, error) {
 	j.done = make(chan streamResult, 1)
 	ep.start(j)
 	defer ep.start(nil)
 	runtime.GC() // every client starts from a collected heap
+	before, beforeOK := processCPU()
 	run, err := client()
 	if err != nil {
 		return run, streamResult{}, err
@@ -224,11 +237,25 @@ func stream(ep *endpoint, j *job, client func() (clientRun, error)) (clientRun, 
 		if sr.frames != j.n {
 			return run, sr, fmt.Errorf("endpoint sent %d of %d frames", sr.frames, j.n)
 		}
+		after, afterOK := processCPU()
+		if beforeOK && afterOK {
+			run.processCPU, run.processOK = after.sub(before).total(), true
+		}
+		if sr.cpuOK {
+			run.endpointCPU, run.endpointOK = sr.cpu.total(), true
+			if !run.external && beforeOK && afterOK {
+				run.cpu, run.cpuOK = clientCPU(after.sub(before), sr.cpu), true
+			}
+		}
 		return run, sr, nil
 	case <-time.After(10 * time.Second):
 		return run, streamResult{}, errors.New("endpoint did not finish its stream")
 	}
 }
+
+// decodePasses is how many times the bound's decode loop runs over n
+// frames; the best pass counts.
+const decodePasses = 3
 
 func throughput(ctx context.Context, ep *endpoint, o options, work *workload, r *results, fail func(string, ...any)) {
 	for _, name := range strings.Split(o.clients, ",") {
@@ -241,6 +268,13 @@ func throughput(ctx context.Context, ep *endpoint, o options, work *workload, r 
 			client = func() (clientRun, error) { return rawClient(ctx, ep.base, work, o.n, nil) }
 		case "sdk":
 			client = func() (clientRun, error) { return sdkClient(ctx, ep.base, work, o.n, o.buffer, sdkHooks{}) }
+		case "gorilla-json":
+			client = func() (clientRun, error) { return handClient(ctx, ep.base, work, o.n, o.buffer, decodeJSON) }
+		case "gorilla-gjson":
+			client = func() (clientRun, error) { return handClient(ctx, ep.base, work, o.n, o.buffer, decodeGJSON) }
+		case "raw-decode", "raw-decode-chan":
+			handOff := name == "raw-decode-chan"
+			client = func() (clientRun, error) { return decoderClient(ctx, ep.base, work, o.n, o.buffer, handOff) }
 		case "node-sdk":
 			client = func() (clientRun, error) { return nodeClient(ctx, o.node, o.moduleDir, ep.base, work, o.n) }
 		default:
@@ -263,7 +297,21 @@ func throughput(ctx context.Context, ep *endpoint, o options, work *workload, r 
 			row.Seconds = float64(int64(secs*1000+0.5)) / 1000
 			row.MsgsPerSec = float64(int64(float64(run.messages-1)/secs + 0.5))
 			row.MBPerSec = round1(float64(sr.bytes) / secs / 1e6)
-			logf("throughput: %s: %s msg/s (%.3f s)", name, group(row.MsgsPerSec), secs)
+			cpu := ""
+			if run.cpuOK {
+				v := perMillion(run.cpu, run.messages)
+				row.CPUPerMillion = &v
+				cpu = fmt.Sprintf(", %.2f CPU s per million", v)
+			}
+			if run.endpointOK {
+				v := perMillion(run.endpointCPU, run.messages)
+				row.EndpointCPUPerMillion = &v
+			}
+			if run.processOK {
+				v := perMillion(run.processCPU, run.messages)
+				row.ProcessCPUPerMillion = &v
+			}
+			logf("throughput: %s: %s msg/s (%.3f s%s)", name, group(row.MsgsPerSec), secs, cpu)
 		}
 		if run.stats != nil {
 			st := run.stats
@@ -275,23 +323,24 @@ func throughput(ctx context.Context, ep *endpoint, o options, work *workload, r 
 		}
 		r.Throughput = append(r.Throughput, row)
 	}
-	var raw, sdk, node float64
+	var raw float64
 	for _, t := range r.Throughput {
-		switch t.Client {
-		case "gorilla-raw":
+		if t.Client == "gorilla-raw" && t.Error == "" && t.Skipped == "" {
 			raw = t.MsgsPerSec
-		case "sdk":
-			sdk = t.MsgsPerSec
-		case "node-sdk":
-			node = t.MsgsPerSec
 		}
 	}
-	if raw > 0 && sdk > 0 {
-		r.Ratios.SDKToGorillaRaw = round2(sdk / raw)
+	if raw > 0 {
+		logf("bound: the SDK's decoder over %s of the run's frames, best of %d...", group(float64(o.n)), decodePasses)
+		ns, err := decodeNanos(work.pool, o.n, decodePasses)
+		if err != nil {
+			fail("bound: %v", err)
+		} else {
+			r.Bound = newBound(raw, ns, o.n, decodePasses)
+			logf("bound: %.1f ns read + %.1f ns decode = %.1f ns per message (%s msg/s)",
+				r.Bound.RawNsPerMsg, r.Bound.DecodeNsPerFrame, r.Bound.NsPerMsg, group(r.Bound.MsgsPerSec))
+		}
 	}
-	if node > 0 && sdk > 0 {
-		r.Ratios.SDKToNode = round2(sdk / node)
-	}
+	r.Ratios = computeRatios(r.Throughput, r.Bound)
 }
 
 func latency(ctx context.Context, ep *endpoint, o options, symbols []string, r *results, fail func(string, ...any)) {
@@ -406,8 +455,9 @@ func judge(r *results, o options) {
 		add(t)
 	}
 	if o.clients != "" {
-		ratio("sdk / gorilla-raw msg/s", ">= 0.80", r.Ratios.SDKToGorillaRaw, 0.8, "sdk or gorilla-raw")
-		ratio("sdk / node-sdk msg/s", ">= 2.5", r.Ratios.SDKToNode, 2.5, "sdk or node-sdk")
+		ratio("sdk / node-sdk msg/s", ">= 4", r.Ratios.SDKToNode, 4, "sdk or node-sdk")
+		ratio("sdk / gorilla-json msg/s", ">= 5", r.Ratios.SDKToGorillaJSON, 5, "sdk or gorilla-json")
+		ratio("sdk / bound msg/s", ">= 0.80", r.Ratios.SDKToBound, 0.8, "sdk or gorilla-raw")
 	}
 	for _, l := range r.Latency {
 		if l.Client == "sdk" {

@@ -106,8 +106,9 @@ func nodeClient(ctx context.Context, node, moduleDir, base string, w *workload, 
 		return clientRun{}, fmt.Errorf("node: %w", err)
 	}
 	var res struct {
-		Messages  int    `json:"messages"`
-		ElapsedNs string `json:"elapsed_ns"`
+		Messages     int    `json:"messages"`
+		ElapsedNs    string `json:"elapsed_ns"`
+		StartupCPUus int64  `json:"startup_cpu_us"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		return clientRun{}, fmt.Errorf("node printed %q: %w", out.String(), err)
@@ -116,5 +117,12 @@ func nodeClient(ctx context.Context, node, moduleDir, base string, w *workload, 
 	if err != nil {
 		return clientRun{}, fmt.Errorf("node elapsed_ns %q: %w", res.ElapsedNs, err)
 	}
-	return clientRun{messages: res.Messages, elapsed: time.Duration(ns)}, nil
+	run := clientRun{messages: res.Messages, elapsed: time.Duration(ns), external: true}
+	// The child's whole CPU, its exit included, less what it had spent by
+	// its first data message.
+	if ps := cmd.ProcessState; ps != nil {
+		run.cpu = max(ps.UserTime()+ps.SystemTime()-time.Duration(res.StartupCPUus)*time.Microsecond, 0)
+		run.cpuOK = true
+	}
+	return run, nil
 }

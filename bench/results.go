@@ -19,9 +19,12 @@ type results struct {
 	Config     config          `json:"config"`
 	Throughput []throughputRow `json:"throughput"`
 	Ratios     ratios          `json:"ratios"`
-	Latency    []latencyRow    `json:"latency"`
-	Memory     *memoryResult   `json:"memory,omitempty"`
-	Targets    []target        `json:"targets"`
+	// Bound is the decoding client's bound; absent when the run had no
+	// gorilla-raw row (and in files written before it existed).
+	Bound   *boundResult  `json:"bound,omitempty"`
+	Latency []latencyRow  `json:"latency"`
+	Memory  *memoryResult `json:"memory,omitempty"`
+	Targets []target      `json:"targets"`
 	// Valid is false when any run failed, the SDK dropped or could not
 	// decode a value, or the endpoint did not send what was asked.
 	Valid    bool     `json:"valid"`
@@ -66,15 +69,66 @@ type throughputRow struct {
 	// Dropped and Malformed are the SDK's counters (sdk row only).
 	Dropped   *uint64 `json:"dropped,omitempty"`
 	Malformed *uint64 `json:"malformed,omitempty"`
-	Skipped   string  `json:"skipped,omitempty"`
-	Error     string  `json:"error,omitempty"`
+	// CPUPerMillion is the client's CPU seconds per million messages: for
+	// the Go clients the process's CPU over the run less the endpoint
+	// writer's, for node-sdk the child process's own. Absent when it could
+	// not be measured (and in older files).
+	CPUPerMillion *float64 `json:"cpu_s_per_million,omitempty"`
+	// EndpointCPUPerMillion is the endpoint writer's CPU seconds per million
+	// messages in the same run, the share taken out of CPUPerMillion.
+	EndpointCPUPerMillion *float64 `json:"endpoint_cpu_s_per_million,omitempty"`
+	// ProcessCPUPerMillion is the bench process's whole CPU per million
+	// messages over the run: client and endpoint for the Go clients, the
+	// endpoint alone for node-sdk (a check that the writer's thread holds
+	// the endpoint's share).
+	ProcessCPUPerMillion *float64 `json:"process_cpu_s_per_million,omitempty"`
+	Skipped              string   `json:"skipped,omitempty"`
+	Error                string   `json:"error,omitempty"`
 }
 
 type ratios struct {
-	// SDKToGorillaRaw is sdk msg/s over gorilla-raw msg/s; 0 when either is missing.
-	SDKToGorillaRaw float64 `json:"sdk_to_gorilla_raw"`
-	// SDKToNode is sdk msg/s over node-sdk msg/s; 0 when either is missing.
-	SDKToNode float64 `json:"sdk_to_node_sdk"`
+	// Each ratio is sdk msg/s over the other's; 0 when either is missing.
+	SDKToGorillaRaw   float64 `json:"sdk_to_gorilla_raw"`
+	SDKToNode         float64 `json:"sdk_to_node_sdk"`
+	SDKToGorillaJSON  float64 `json:"sdk_to_gorilla_json"`
+	SDKToGorillaGJSON float64 `json:"sdk_to_gorilla_gjson"`
+	// SDKToBound is sdk msg/s over the bound's (1 / bound ns per message).
+	SDKToBound float64 `json:"sdk_to_bound"`
+	// CPUPerMillion is each client's CPU seconds per million messages, as
+	// in its throughput row.
+	CPUPerMillion map[string]float64 `json:"cpu_s_per_million,omitempty"`
+}
+
+// computeRatios derives the ratios from the throughput rows and the bound.
+func computeRatios(rows []throughputRow, b *boundResult) ratios {
+	rate := map[string]float64{}
+	var r ratios
+	for _, t := range rows {
+		if t.Error == "" && t.Skipped == "" {
+			rate[t.Client] = t.MsgsPerSec
+		}
+		if t.CPUPerMillion != nil {
+			if r.CPUPerMillion == nil {
+				r.CPUPerMillion = map[string]float64{}
+			}
+			r.CPUPerMillion[t.Client] = *t.CPUPerMillion
+		}
+	}
+	sdk := rate["sdk"]
+	over := func(v float64) float64 {
+		if sdk <= 0 || v <= 0 {
+			return 0
+		}
+		return round2(sdk / v)
+	}
+	r.SDKToGorillaRaw = over(rate["gorilla-raw"])
+	r.SDKToNode = over(rate["node-sdk"])
+	r.SDKToGorillaJSON = over(rate["gorilla-json"])
+	r.SDKToGorillaGJSON = over(rate["gorilla-gjson"])
+	if b != nil {
+		r.SDKToBound = over(b.MsgsPerSec)
+	}
+	return r
 }
 
 type latencyRow struct {
@@ -208,28 +262,46 @@ func printTable(w io.Writer, r *results) {
 		fmt.Fprintf(w, "Throughput: %s messages per client (%s; %d symbols × 3 channels; %d B average frame), first message to last\n",
 			group(float64(c.Messages)), c.Mix, c.Symbols, c.AvgFrameBytes)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "client\tmsg/s\tMB/s\tseconds\tsdk / client\t")
+		fmt.Fprintln(tw, "client\tmsg/s\tMB/s\tseconds\tCPU s / M msgs\tsdk / client\t")
 		var sdk float64
 		for _, t := range r.Throughput {
 			if t.Client == "sdk" {
 				sdk = t.MsgsPerSec
 			}
 		}
+		ratio := func(v float64) string {
+			if sdk > 0 && v > 0 {
+				return fmt.Sprintf("%.2f", sdk/v)
+			}
+			return ""
+		}
 		for _, t := range r.Throughput {
 			switch {
 			case t.Skipped != "":
-				fmt.Fprintf(tw, "%s\t%s\t\t\t\t\n", t.Client, t.Skipped)
+				fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\n", t.Client, t.Skipped)
 			case t.Error != "":
-				fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\n", t.Client, t.Error)
+				fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\t\n", t.Client, t.Error)
 			default:
-				ratio := ""
-				if sdk > 0 && t.MsgsPerSec > 0 {
-					ratio = fmt.Sprintf("%.2f", sdk/t.MsgsPerSec)
+				cpu := ""
+				if t.CPUPerMillion != nil {
+					cpu = fmt.Sprintf("%.2f", *t.CPUPerMillion)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.3f\t%s\t\n", t.Client, group(t.MsgsPerSec), t.MBPerSec, t.Seconds, ratio)
+				fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.3f\t%s\t%s\t\n", t.Client, group(t.MsgsPerSec), t.MBPerSec, t.Seconds, cpu, ratio(t.MsgsPerSec))
 			}
 		}
+		if b := r.Bound; b != nil {
+			fmt.Fprintf(tw, "bound\t%s\t\t\t\t%s\t\n", group(b.MsgsPerSec), ratio(b.MsgsPerSec))
+		}
 		tw.Flush()
+		if b := r.Bound; b != nil {
+			fmt.Fprintf(w, "bound: gorilla-raw's %.1f ns per message + the SDK decoder's %.1f ns per frame without a socket (best of %d passes over %s frames) = %.1f ns\n",
+				b.RawNsPerMsg, b.DecodeNsPerFrame, b.Passes, group(float64(b.Frames)), b.NsPerMsg)
+		}
+		for _, t := range r.Throughput {
+			if t.EndpointCPUPerMillion != nil && t.Client == "sdk" {
+				fmt.Fprintf(w, "CPU: Go clients are process CPU (getrusage) less the endpoint writer's thread (%.2f s / M msgs in the sdk run); node-sdk is the child's own after its start\n", *t.EndpointCPUPerMillion)
+			}
+		}
 		for _, t := range r.Throughput {
 			if t.Dropped != nil {
 				fmt.Fprintf(w, "SDK counters: %d dropped, %d malformed (BufferSize %d, %s)\n", *t.Dropped, *t.Malformed, c.SDKBufferSize, c.SDKDropPolicy)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -28,7 +29,11 @@ type job struct {
 type streamResult struct {
 	frames int
 	bytes  int64 // message payload bytes, headers excluded
-	err    error
+	// cpu is the writer goroutine's CPU over the stream, read on the OS
+	// thread it was locked to; cpuOK is false where that cannot be read.
+	cpu   cpuTime
+	cpuOK bool
+	err   error
 }
 
 // endpoint is a minimal local Fugle MarketData endpoint: it authenticates
@@ -197,14 +202,24 @@ func (c *serverConn) stopWriter() {
 
 // stream writes the job's frames straight to the TCP connection: the frames
 // are already framed, so gorilla's writer has nothing to add.
+//
+// The writer is locked to its OS thread for the stream, so that the thread's
+// CPU time is the endpoint's share of the process's and can be taken out of
+// the Go clients' figures.
 func (c *serverConn) stream() {
 	defer close(c.writerDone)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	j := c.job
+	before, ok := threadCPU()
 	var r streamResult
 	if j.rate > 0 {
 		r = c.paced(j)
 	} else {
 		r = c.flood(j)
+	}
+	if after, ok2 := threadCPU(); ok && ok2 {
+		r.cpu, r.cpuOK = after.sub(before), true
 	}
 	select {
 	case j.done <- r:
