@@ -25,8 +25,9 @@ import (
 // Server serves a recording (see package record) to any client over a
 // loopback WebSocket, through the mock endpoint of marketdatatest: it accepts
 // any credential, acknowledges subscriptions, sends heartbeats, and sends
-// each recorded data or snapshot frame, byte for byte, to the connections
-// subscribed to its channel and symbol. Recorded disconnects are reproduced
+// each recorded data or snapshot frame to the connections subscribed to its
+// channel and symbol: its payload byte for byte, in an envelope carrying the
+// id this server gave the connection's subscription. Recorded disconnects are reproduced
 // (a lost connection drops every client, a close is sent with its code), so
 // a client sees the same Disconnected, Reconnected and Resubscribed
 // sequence as the recorded one.
@@ -302,9 +303,19 @@ func (p *replayer) inbound(l record.Line) error {
 	if err := p.backpressure(); err != nil {
 		return err
 	}
+	// The payload goes out byte for byte; the envelope is made anew for each
+	// connection, with the id the server gave that connection's
+	// subscription, as a client that routes by id expects. The server keeps
+	// the bytes queued, and the reader reuses Raw: hence the copy.
 	channel, symbol := f.Get("channel").Str, f.Get("data.symbol").Str
-	// The server keeps the frame queued; the reader reuses Raw.
-	if p.r.PublishRaw(channel, symbol, bytes.Clone(l.Raw)) > 0 {
+	payload := []byte(f.Get("data").Raw)
+	var n int
+	if f.Get("event").Str == "snapshot" {
+		n = p.r.PublishSnapshot(channel, symbol, payload)
+	} else {
+		n = p.r.Publish(channel, symbol, payload)
+	}
+	if n > 0 {
 		p.r.frames.Add(1)
 	}
 	return nil
