@@ -1,6 +1,7 @@
 package messages
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -188,21 +189,30 @@ func (d *Decoder) candle(f *Frame, out *Candle) error {
 
 // timeframe accepts a number or a string such as "1". A string that is not
 // a whole number of minutes (the REST API also knows "D", "W", "M") stores
-// nothing rather than failing the frame.
+// nothing rather than failing the frame; a number too big for an int, in
+// either spelling, fails it.
 func (d *Decoder) timeframe(r *reader, dst *int) bool {
+	const want = "integer or numeric string"
 	switch c := r.peek(); {
 	case c == '-' || isDigit(c):
 		v, ok := r.int()
-		if ok {
+		if ok && int64(int(v)) == v {
 			*dst = int(v)
+			return true
 		}
-		return ok
+		if ok || !r.bad {
+			return d.typeErr("timeframe", want, gotRangeNumber)
+		}
+		return false
 	case c == '"':
 		s, ok := r.str()
 		if !ok {
 			return false
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if errors.Is(err, strconv.ErrRange) {
+			return d.typeErr("timeframe", want, gotRangeString)
+		}
 		if err != nil {
 			return false
 		}
@@ -212,7 +222,7 @@ func (d *Decoder) timeframe(r *reader, dst *int) bool {
 		r.literal("null")
 		return false
 	default:
-		return d.typeErr("timeframe", "integer or numeric string", typeName(c))
+		return d.typeErr("timeframe", want, typeName(c))
 	}
 }
 

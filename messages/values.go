@@ -1,6 +1,7 @@
 package messages
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -119,8 +120,9 @@ func (d *Decoder) float(r *reader, field string, dst *float64) bool {
 		v, ok := r.float()
 		if ok {
 			*dst = v
+			return true
 		}
-		return ok
+		return d.rangeErr(r, field, "number")
 	case c == 'n':
 		r.literal("null")
 		return false
@@ -135,8 +137,9 @@ func (d *Decoder) int(r *reader, field string, dst *int64) bool {
 		v, ok := r.int()
 		if ok {
 			*dst = v
+			return true
 		}
-		return ok
+		return d.rangeErr(r, field, "integer")
 	case c == 'n':
 		r.literal("null")
 		return false
@@ -169,18 +172,20 @@ func (d *Decoder) time(r *reader, field string, dst *Timestamp) bool {
 		v, ok := r.int()
 		if ok {
 			*dst = Timestamp(v)
+			return true
 		}
-		return ok
+		return d.rangeErr(r, field, "epoch microseconds")
 	case c == '"':
 		s, ok := r.str()
 		if !ok {
 			return false
 		}
-		if v, ok := parseInt(s); ok {
+		v, err := parseInt(s)
+		if err == nil {
 			*dst = Timestamp(v)
 			return true
 		}
-		return d.typeErr(field, "epoch microseconds", "non-numeric string")
+		return d.typeErr(field, "epoch microseconds", stringGot(err))
 	case c == 'n':
 		r.literal("null")
 		return false
@@ -191,31 +196,63 @@ func (d *Decoder) time(r *reader, field string, dst *Timestamp) bool {
 
 // serial accepts a number or a numeric string, as some of the official SDKs
 // type it as a string. A non-numeric string is not worth failing a frame
-// over: it stores nothing and reports the field absent.
+// over: it stores nothing and reports the field absent. A number outside
+// int64, in either spelling, is an error: it is a serial, just not one this
+// type can hold.
 func (d *Decoder) serial(r *reader, field string, dst *int64) bool {
+	const want = "integer or numeric string"
 	switch c := r.peek(); {
 	case c == '-' || isDigit(c):
 		v, ok := r.int()
 		if ok {
 			*dst = v
+			return true
 		}
-		return ok
+		return d.rangeErr(r, field, want)
 	case c == '"':
 		s, ok := r.str()
 		if !ok {
 			return false
 		}
-		v, ok := parseInt(s)
-		if ok {
+		v, err := parseInt(s)
+		switch {
+		case err == nil:
 			*dst = v
+			return true
+		case errors.Is(err, strconv.ErrRange):
+			return d.typeErr(field, want, gotRangeString)
 		}
-		return ok
+		return false
 	case c == 'n':
 		r.literal("null")
 		return false
 	default:
-		return d.typeErr(field, "integer or numeric string", typeName(c))
+		return d.typeErr(field, want, typeName(c))
 	}
+}
+
+// The Got of a FieldError for a well-formed number that its field's Go type
+// cannot hold: a float64 overflowing to ±Inf, an integer outside int64.
+const (
+	gotRangeNumber = "number out of range"
+	gotRangeString = "numeric string out of range"
+)
+
+// rangeErr follows a number reader that returned ok false: unless the text
+// was malformed, the number did not fit, which is the field's error.
+func (d *Decoder) rangeErr(r *reader, field, want string) bool {
+	if r.bad {
+		return false
+	}
+	return d.typeErr(field, want, gotRangeNumber)
+}
+
+// stringGot names what a string that parseInt refused holds.
+func stringGot(err error) string {
+	if errors.Is(err, strconv.ErrRange) {
+		return gotRangeString
+	}
+	return "non-numeric string"
 }
 
 // object enters the object the reader is at. It returns false for null
