@@ -73,9 +73,12 @@ func (d *Decoder) nest(parent string, idx int) {
 	}
 }
 
-// payload starts the walk of the "data" object of a data or snapshot frame.
+// payload starts the walk of the "data" object of a data or snapshot frame,
+// with the scratch of the hooks emptied.
 func (d *Decoder) payload(f *Frame) (reader, error) {
 	d.begin(f)
+	d.levels, d.ticks = d.levels[:0], d.ticks[:0]
+	d.bids, d.asks = levelSpan{}, levelSpan{}
 	r := reader{s: f.Data.Raw, stack: &d.stack}
 	if !f.Data.IsObject() {
 		got := "missing"
@@ -291,35 +294,25 @@ func (d *Decoder) level(r *reader, dst *PriceLevel) bool {
 		return false
 	}
 	*dst = PriceLevel{}
-	for d.err == nil {
-		k, ok := r.key()
-		if !ok {
-			break
-		}
-		switch k {
-		case "price":
-			d.float(r, "price", &dst.Price)
-		case "size":
-			d.int(r, "size", &dst.Size)
-		default:
-			r.skip()
-		}
-	}
+	d.priceLevelMembers(r, dst)
 	return d.err == nil && !r.bad
 }
 
+// levelSpan locates the levels of one book side in d.levels.
+type levelSpan struct{ start, n int }
+
 // levelList appends the levels of a bids or asks array to d.levels and
-// returns where they start and how many there are.
-func (d *Decoder) levelList(r *reader, field string) (start, n int, ok bool) {
-	start = len(d.levels)
+// returns where they are.
+func (d *Decoder) levelList(r *reader, field string) (levelSpan, bool) {
+	sp := levelSpan{start: len(d.levels)}
 	if !d.array(r, field) {
-		return start, 0, false
+		return sp, false
 	}
 	for d.err == nil && r.elem() {
 		var lv PriceLevel
 		if r.levelFast(&lv) {
 			d.levels = append(d.levels, lv)
-			n++
+			sp.n++
 			continue
 		}
 		if r.peek() == 'n' {
@@ -328,13 +321,13 @@ func (d *Decoder) levelList(r *reader, field string) (start, n int, ok bool) {
 			d.level(r, &lv)
 		}
 		if d.err != nil {
-			d.nest(field, n)
+			d.nest(field, sp.n)
 			break
 		}
 		d.levels = append(d.levels, lv)
-		n++
+		sp.n++
 	}
-	return start, n, d.err == nil && !r.bad
+	return sp, d.err == nil && !r.bad
 }
 
 // maxScratch bounds the scratch slices a Decoder keeps between frames, so
@@ -355,30 +348,22 @@ func (d *Decoder) trimScratch() {
 
 // splitLevels copies the bids and asks gathered in d.levels into one owned
 // allocation shared by both slices.
-func (d *Decoder) splitLevels(bidStart, nBids, askStart, nAsks int) (bids, asks []PriceLevel) {
+func (d *Decoder) splitLevels() (bids, asks []PriceLevel) {
 	defer d.trimScratch()
-	if nBids+nAsks == 0 {
+	b, a := d.bids, d.asks
+	if b.n+a.n == 0 {
 		return nil, nil
 	}
-	all := make([]PriceLevel, nBids+nAsks)
-	copy(all, d.levels[bidStart:bidStart+nBids])
-	copy(all[nBids:], d.levels[askStart:askStart+nAsks])
-	if nBids > 0 {
-		bids = all[:nBids:nBids]
+	all := make([]PriceLevel, b.n+a.n)
+	copy(all, d.levels[b.start:b.start+b.n])
+	copy(all[b.n:], d.levels[a.start:a.start+a.n])
+	if b.n > 0 {
+		bids = all[:b.n:b.n]
 	}
-	if nAsks > 0 {
-		asks = all[nBids:]
+	if a.n > 0 {
+		asks = all[b.n:]
 	}
 	return bids, asks
-}
-
-// fieldIndex builds the name-to-bit table behind the Has methods.
-func fieldIndex(names []string) map[string]uint8 {
-	m := make(map[string]uint8, len(names))
-	for i, n := range names {
-		m[n] = uint8(i)
-	}
-	return m
 }
 
 // hasBit looks name up in a field table and tests its bit in mask.
