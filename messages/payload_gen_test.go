@@ -8,6 +8,7 @@ const (
 	bitProbePrice
 	bitProbeSerial
 	bitProbeTime
+	bitProbeVolume
 )
 
 var probeFields = map[string]uint8{
@@ -15,6 +16,7 @@ var probeFields = map[string]uint8{
 	"price":  bitProbePrice,
 	"serial": bitProbeSerial,
 	"time":   bitProbeTime,
+	"volume": bitProbeVolume,
 }
 
 // Has reports whether the frame carried the named field with a value.
@@ -67,6 +69,10 @@ func (d *Decoder) probe(f *Frame, out *Probe) error {
 		case "time":
 			if d.time(&r, "time", &out.Time) {
 				m |= 1 << bitProbeTime
+			}
+		case "volume":
+			if d.int(&r, "volume", &out.Volume) {
+				m |= 1 << bitProbeVolume
 			}
 		default:
 			r.skip()
