@@ -77,7 +77,8 @@ func (d *Decoder) nest(parent string, idx int) {
 // with the scratch of the hooks emptied.
 func (d *Decoder) payload(f *Frame) (reader, error) {
 	d.begin(f)
-	d.levels, d.ticks = d.levels[:0], d.ticks[:0]
+	d.levels = d.levels[:0] // one statement each: s = s[:0] stores only the length
+	d.ticks = d.ticks[:0]
 	d.bids, d.asks = levelSpan{}, levelSpan{}
 	r := reader{s: f.Data.Raw, stack: &d.stack}
 	if !f.Data.IsObject() {

@@ -37,7 +37,7 @@ func TestCommittedIsCurrent(t *testing.T) {
 	}
 }
 
-const pkg = `package messages
+const thingPkg = `package messages
 
 type Meta struct{}
 type Decoder struct{}
@@ -76,7 +76,7 @@ func TestRefusals(t *testing.T) {
 		{"colour=red", "string", "", `unknown directive option "colour"`},
 	} {
 		dir := t.TempDir()
-		src := strings.Replace(pkg, "%s", c.directive, 1)
+		src := strings.Replace(thingPkg, "%s", c.directive, 1)
 		src = strings.Replace(src, "%s", c.typ, 1)
 		src = strings.Replace(src, "%s", c.opts, 1)
 		if err := os.WriteFile(filepath.Join(dir, "thing.go"), []byte(src), 0o644); err != nil {

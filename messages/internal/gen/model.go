@@ -70,17 +70,66 @@ func generate(dir string, tests bool) ([]byte, error) {
 	return src, nil
 }
 
+// pkg is what the generator knows of the package: its structs and the
+// methods of *Decoder, the hooks it may name.
+type pkg struct {
+	structs map[string]*typeInfo
+	hooks   map[string]bool
+}
+
 // load parses the package and builds the description of every struct to
 // generate for, sorted by name.
 func load(dir string, tests bool) ([]*typeInfo, error) {
+	p, err := parse(dir, tests)
+	if err != nil {
+		return nil, err
+	}
+	var out []*typeInfo
+	seen := map[string]bool{}
+	var visit func(t *typeInfo) error
+	visit = func(t *typeInfo) error {
+		if seen[t.Name] {
+			return nil
+		}
+		seen[t.Name] = true
+		out = append(out, t)
+		return t.resolve(p, visit)
+	}
+	names := make([]string, 0, len(p.structs))
+	for n := range p.structs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		t := p.structs[n]
+		switch {
+		case !embedsMeta(t.decl) && t.Channel != "":
+			return nil, fmt.Errorf("%s has a channel but does not embed Meta", n)
+		case !embedsMeta(t.decl):
+			continue // generated for only if a payload reaches it
+		case t.Channel == "":
+			return nil, fmt.Errorf("%s embeds Meta but has no //fugle:decode channel=NAME", n)
+		case t.Finish != "" && !p.hooks[t.Finish]:
+			return nil, fmt.Errorf("%s: unknown finish hook %q", n, t.Finish)
+		}
+		if err := visit(t); err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// parse reads the hand-written files of the package: the methods of all,
+// and the structs of the non-test files, or of the test files with tests.
+func parse(dir string, tests bool) (*pkg, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		return nil, err
 	}
 	sort.Strings(files)
+	p := &pkg{structs: map[string]*typeInfo{}, hooks: map[string]bool{}}
 	fset := token.NewFileSet()
-	decoderMethods := map[string]bool{}
-	structs := map[string]*typeInfo{}
 	for _, name := range files {
 		isTest := strings.HasSuffix(name, "_test.go")
 		if strings.HasSuffix(name, "_gen.go") || strings.HasSuffix(name, "_gen_test.go") || (isTest && !tests) {
@@ -97,69 +146,42 @@ func load(dir string, tests bool) ([]*typeInfo, error) {
 			switch decl := decl.(type) {
 			case *ast.FuncDecl:
 				if isDecoderMethod(decl) {
-					decoderMethods[decl.Name.Name] = true
+					p.hooks[decl.Name.Name] = true
 				}
 			case *ast.GenDecl:
-				if isTest != tests {
-					continue // in -tests mode the package's types are known, not generated
-				}
-				for _, spec := range decl.Specs {
-					ts, ok := spec.(*ast.TypeSpec)
-					if !ok {
-						continue
-					}
-					st, ok := ts.Type.(*ast.StructType)
-					if !ok {
-						continue
-					}
-					doc := ts.Doc
-					if doc == nil {
-						doc = decl.Doc
-					}
-					t, err := newType(ts.Name.Name, st, doc)
-					if err != nil {
+				// In -tests mode the package's own types are known, not generated.
+				if isTest == tests {
+					if err := p.addStructs(decl); err != nil {
 						return nil, err
 					}
-					structs[t.Name] = t
 				}
 			}
 		}
 	}
-	// Collect the payloads and what they reach.
-	var out []*typeInfo
-	seen := map[string]bool{}
-	var visit func(t *typeInfo) error
-	visit = func(t *typeInfo) error {
-		if seen[t.Name] {
-			return nil
+	return p, nil
+}
+
+func (p *pkg) addStructs(decl *ast.GenDecl) error {
+	for _, spec := range decl.Specs {
+		ts, ok := spec.(*ast.TypeSpec)
+		if !ok {
+			continue
 		}
-		seen[t.Name] = true
-		out = append(out, t)
-		return t.resolve(structs, decoderMethods, visit)
-	}
-	names := make([]string, 0, len(structs))
-	for n := range structs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		t := structs[n]
-		if embedsMeta(t.decl) {
-			if t.Channel == "" {
-				return nil, fmt.Errorf("%s embeds Meta but has no //fugle:decode channel=NAME", n)
-			}
-			if t.Finish != "" && !decoderMethods[t.Finish] {
-				return nil, fmt.Errorf("%s: unknown finish hook %q", n, t.Finish)
-			}
-			if err := visit(t); err != nil {
-				return nil, err
-			}
-		} else if t.Channel != "" {
-			return nil, fmt.Errorf("%s has a channel but does not embed Meta", n)
+		st, ok := ts.Type.(*ast.StructType)
+		if !ok {
+			continue
 		}
+		doc := ts.Doc
+		if doc == nil {
+			doc = decl.Doc
+		}
+		t, err := newType(ts.Name.Name, st, doc)
+		if err != nil {
+			return err
+		}
+		p.structs[t.Name] = t
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return nil
 }
 
 func isDecoderMethod(fn *ast.FuncDecl) bool {
@@ -229,85 +251,30 @@ func newType(name string, st *ast.StructType, doc *ast.CommentGroup) (*typeInfo,
 }
 
 // resolve reads the fields of t, and visits the structs they reach.
-func (t *typeInfo) resolve(structs map[string]*typeInfo, hooks map[string]bool, visit func(*typeInfo) error) error {
+func (t *typeInfo) resolve(p *pkg, visit func(*typeInfo) error) error {
 	wires := map[string]bool{}
 	for _, af := range t.decl.Fields.List {
 		if len(af.Names) != 1 || !af.Names[0].IsExported() {
 			continue // Meta, has
 		}
-		tag := ""
-		if af.Tag != nil {
-			tag = strings.Trim(af.Tag.Value, "`")
+		f, err := t.newField(af, p)
+		if err != nil {
+			return err
 		}
-		jsonName, _, _ := strings.Cut(reflect.StructTag(tag).Get("json"), ",")
-		if jsonName == "-" {
+		if f == nil {
 			continue
-		}
-		f := &field{Go: af.Names[0].Name, Wire: jsonName, Bit: "bit" + t.Name + af.Names[0].Name}
-		where := t.Name + "." + f.Go
-		if f.Wire == "" {
-			return fmt.Errorf("%s: no json name", where)
-		}
-		typ, elem := typeName(af.Type)
-		hook := ""
-		var alt string
-		serial := false
-		if opts := reflect.StructTag(tag).Get("fugle"); opts != "" {
-			for _, opt := range strings.Split(opts, ",") {
-				k, v, hasV := strings.Cut(opt, "=")
-				switch {
-				case k == "serial" && !hasV:
-					serial = true
-				case k == "required" && !hasV:
-					f.Required = true
-				case k == "alt" && v != "":
-					alt = v
-				case k == "wire" && v != "":
-					f.Wire = v
-				case k == "hook" && v != "":
-					if !hooks[v] {
-						return fmt.Errorf("%s: unknown hook %q: no such method of *Decoder", where, v)
-					}
-					hook = v
-				default:
-					return fmt.Errorf("%s: unknown option %q", where, opt)
-				}
-			}
-		}
-		f.Names = []string{f.Wire}
-		if alt != "" {
-			f.Names = append(f.Names, alt)
 		}
 		for _, n := range f.Names {
 			if wires[n] {
-				return fmt.Errorf("%s: wire name %q used twice", where, n)
+				return fmt.Errorf("%s.%s: wire name %q used twice", t.Name, f.Go, n)
 			}
 			wires[n] = true
 		}
-		nested := structs[typ]
-		switch {
-		case serial && (typ != "int64" || elem || hook != ""):
-			return fmt.Errorf("%s: serial needs a plain int64", where)
-		case hook != "":
-			f.Call = "d." + hook
-		case serial:
-			f.Call, f.Want = helpers["serial"].call, helpers["serial"].want
-		case nested != nil && !elem:
-			f.Call, f.Want = "d.decode"+typ, "object"
-			nested.Object = true
-		case !elem && helpers[typ].call != "":
-			f.Call, f.Want = helpers[typ].call, helpers[typ].want
-		default:
-			return fmt.Errorf("%s: no value helper for its type; name a hook", where)
-		}
-		if f.Required && (f.Want == "" || t.HasType == "") {
-			return fmt.Errorf("%s: only a field with a value helper, in a struct with a has field, can be required", where)
-		}
-		if nested != nil {
-			if err := visit(nested); err != nil {
+		if typ, elem := typeName(af.Type); p.structs[typ] != nil {
+			if err := visit(p.structs[typ]); err != nil {
 				return err
 			}
-			f.Nested = !elem && nested.HasType != ""
+			f.Nested = !elem && p.structs[typ].HasType != ""
 		}
 		t.Fields = append(t.Fields, f)
 	}
@@ -315,6 +282,90 @@ func (t *typeInfo) resolve(structs map[string]*typeInfo, hooks map[string]bool, 
 		return fmt.Errorf("%s: %d fields do not fit in has %s", t.Name, len(t.Fields), t.HasType)
 	}
 	return nil
+}
+
+// options are the fugle tag of a field.
+type options struct {
+	serial, required bool
+	alt, wire, hook  string
+}
+
+func parseOptions(tag string) (options, error) {
+	var o options
+	if tag == "" {
+		return o, nil
+	}
+	for _, opt := range strings.Split(tag, ",") {
+		k, v, hasV := strings.Cut(opt, "=")
+		switch {
+		case k == "serial" && !hasV:
+			o.serial = true
+		case k == "required" && !hasV:
+			o.required = true
+		case k == "alt" && v != "":
+			o.alt = v
+		case k == "wire" && v != "":
+			o.wire = v
+		case k == "hook" && v != "":
+			o.hook = v
+		default:
+			return o, fmt.Errorf("unknown option %q", opt)
+		}
+	}
+	return o, nil
+}
+
+// newField describes one exported field of t, or returns nil for one that
+// is not on the wire (json:"-").
+func (t *typeInfo) newField(af *ast.Field, p *pkg) (*field, error) {
+	tag := ""
+	if af.Tag != nil {
+		tag = strings.Trim(af.Tag.Value, "`")
+	}
+	jsonName, _, _ := strings.Cut(reflect.StructTag(tag).Get("json"), ",")
+	if jsonName == "-" {
+		return nil, nil
+	}
+	f := &field{Go: af.Names[0].Name, Wire: jsonName, Bit: "bit" + t.Name + af.Names[0].Name}
+	where := t.Name + "." + f.Go
+	o, err := parseOptions(reflect.StructTag(tag).Get("fugle"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", where, err)
+	}
+	if o.wire != "" {
+		f.Wire = o.wire
+	}
+	if f.Wire == "" {
+		return nil, fmt.Errorf("%s: no json name", where)
+	}
+	f.Names = []string{f.Wire}
+	if o.alt != "" {
+		f.Names = append(f.Names, o.alt)
+	}
+	f.Required = o.required
+	typ, elem := typeName(af.Type)
+	nested := p.structs[typ]
+	switch {
+	case o.hook != "" && !p.hooks[o.hook]:
+		return nil, fmt.Errorf("%s: unknown hook %q: no such method of *Decoder", where, o.hook)
+	case o.serial && (typ != "int64" || elem || o.hook != ""):
+		return nil, fmt.Errorf("%s: serial needs a plain int64", where)
+	case o.hook != "":
+		f.Call = "d." + o.hook
+	case o.serial:
+		f.Call, f.Want = helpers["serial"].call, helpers["serial"].want
+	case nested != nil && !elem:
+		f.Call, f.Want = "d.decode"+typ, "object"
+		nested.Object = true
+	case !elem && helpers[typ].call != "":
+		f.Call, f.Want = helpers[typ].call, helpers[typ].want
+	default:
+		return nil, fmt.Errorf("%s: no value helper for its type; name a hook", where)
+	}
+	if f.Required && (f.Want == "" || t.HasType == "") {
+		return nil, fmt.Errorf("%s: only a field with a value helper, in a struct with a has field, can be required", where)
+	}
+	return f, nil
 }
 
 // typeName names the type of a field: the element type of a slice, with elem
