@@ -483,6 +483,12 @@ func TestOutOfRange(t *testing.T) {
 			t.Errorf("after %s: %v", raw, err)
 		}
 	}
+}
+
+// TestOutOfRangeElsewhere covers the control frames, the largest values
+// that still fit, and the members that are lenient about types.
+func TestOutOfRangeElsewhere(t *testing.T) {
+	const big = "9223372036854775808" // 2^63
 	for raw, field := range map[string]string{
 		`{"event":"heartbeat","data":{"time":` + big + `}}`:   "time",
 		`{"event":"heartbeat","data":{"time":"` + big + `"}}`: "time",
