@@ -30,9 +30,9 @@ var helpers = map[string]helper{
 // typeInfo is one struct to generate for.
 type typeInfo struct {
 	Name, Lower, Recv string
-	Table             string // the name table behind Has
-	Channel           string // set for a payload
-	Finish            string
+	Table             string   // the name table behind Has
+	Channel           string   // set for a payload
+	Finish            string   // the hook run after a successful walk
 	Doc               []string // extra sentences for the typed decode method
 	HasType           string   // the type of the has field; "" when there is none
 	HasDoc            []string
