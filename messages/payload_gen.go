@@ -141,7 +141,8 @@ func (d *Decoder) Aggregate(f *Frame, out *Aggregate) error {
 // aggregate decodes once; for a deferred frame it reports any trouble as
 // errDeferred, and Aggregate decodes again after a full scan.
 func (d *Decoder) aggregate(f *Frame, out *Aggregate) error {
-	r, err := d.payload(f)
+	var r reader
+	err := d.payload(f, &r)
 	*out = Aggregate{Meta: meta(f)}
 	if err != nil {
 		return err
@@ -493,7 +494,8 @@ func (d *Decoder) Book(f *Frame, out *Book) error {
 // book decodes once; for a deferred frame it reports any trouble as
 // errDeferred, and Book decodes again after a full scan.
 func (d *Decoder) book(f *Frame, out *Book) error {
-	r, err := d.payload(f)
+	var r reader
+	err := d.payload(f, &r)
 	*out = Book{Meta: meta(f)}
 	if err != nil {
 		return err
@@ -622,7 +624,8 @@ func (d *Decoder) Candle(f *Frame, out *Candle) error {
 // candle decodes once; for a deferred frame it reports any trouble as
 // errDeferred, and Candle decodes again after a full scan.
 func (d *Decoder) candle(f *Frame, out *Candle) error {
-	r, err := d.payload(f)
+	var r reader
+	err := d.payload(f, &r)
 	*out = Candle{Meta: meta(f)}
 	if err != nil {
 		return err
@@ -742,7 +745,8 @@ func (d *Decoder) Index(f *Frame, out *Index) error {
 // index decodes once; for a deferred frame it reports any trouble as
 // errDeferred, and Index decodes again after a full scan.
 func (d *Decoder) index(f *Frame, out *Index) error {
-	r, err := d.payload(f)
+	var r reader
+	err := d.payload(f, &r)
 	*out = Index{Meta: meta(f)}
 	if err != nil {
 		return err
@@ -997,7 +1001,8 @@ func (d *Decoder) Trade(f *Frame, out *Trade) error {
 // trade decodes once; for a deferred frame it reports any trouble as
 // errDeferred, and Trade decodes again after a full scan.
 func (d *Decoder) trade(f *Frame, out *Trade) error {
-	r, err := d.payload(f)
+	var r reader
+	err := d.payload(f, &r)
 	*out = Trade{Meta: meta(f)}
 	if err != nil {
 		return err

@@ -42,7 +42,8 @@ func (d *Decoder) Probe(f *Frame, out *Probe) error {
 // probe decodes once; for a deferred frame it reports any trouble as
 // errDeferred, and Probe decodes again after a full scan.
 func (d *Decoder) probe(f *Frame, out *Probe) error {
-	r, err := d.payload(f)
+	var r reader
+	err := d.payload(f, &r)
 	*out = Probe{Meta: meta(f)}
 	if err != nil {
 		return err

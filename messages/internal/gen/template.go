@@ -80,7 +80,8 @@ func (d *Decoder) {{.Name}}(f *Frame, out *{{.Name}}) error {
 
 {{wrap (printf "%s decodes once; for a deferred frame it reports any trouble as errDeferred, and %s decodes again after a full scan." .Lower .Name)}}
 func (d *Decoder) {{.Lower}}(f *Frame, out *{{.Name}}) error {
-	r, err := d.payload(f)
+	var r reader
+	err := d.payload(f, &r)
 	*out = {{.Name}}{Meta: meta(f)}
 	if err != nil {
 		return err
