@@ -111,7 +111,7 @@ func (d *Decoder) Error(f *Frame, out *ErrorFrame) error {
 				}
 			case k == "code" && !hasCode && c == '"':
 				if s, ok := r.str(); ok {
-					if n, ok := parseInt(s); ok {
+					if n, err := parseInt(s); err == nil {
 						out.Code, hasCode = int(n), true
 					}
 				}

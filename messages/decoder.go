@@ -64,9 +64,10 @@ type Decoder struct {
 	noIntern bool
 	noDefer  bool // for tests: validate every frame in full in Frame
 
-	stack  []uint64     // nesting bits for the validator
-	levels []PriceLevel // scratch for book levels before their one allocation
-	ticks  []TradeTick  // scratch for futopt trade items
+	stack      []uint64     // nesting bits for the validator
+	levels     []PriceLevel // scratch for book levels before their one allocation
+	bids, asks levelSpan    // where the book sides lie in levels
+	ticks      []TradeTick  // scratch for futopt trade items
 
 	// The frame being decoded, for error messages, and the first error met.
 	event   string

@@ -7,7 +7,8 @@ import (
 
 // ErrMalformed is wrapped by every error the decoder returns: a frame that
 // is not JSON, not an object, has no string "event", or carries a known
-// field with a value of the wrong type. Match it with errors.Is.
+// field with a value of the wrong type or outside the range of its Go type.
+// Match it with errors.Is.
 var ErrMalformed = errors.New("messages: malformed frame")
 
 // SyntaxError reports a frame that is not a single well-formed JSON object.
@@ -25,13 +26,14 @@ func (e *SyntaxError) Error() string {
 func (e *SyntaxError) Unwrap() error { return ErrMalformed }
 
 // FieldError reports a known field whose value has the wrong JSON type, or a
-// required field that is missing.
+// number outside the range of the field's Go type (a float64 overflowing to
+// ±Inf, an integer outside int64), or a required field that is missing.
 type FieldError struct {
 	Event   string  // the frame's event
 	Channel Channel // the frame's channel, if any
 	Field   string  // path of the field inside the frame's data, such as "bids[2].price"
 	Want    string  // what the decoder accepts there
-	Got     string  // what was found: a JSON type ("string", "number", "object", "array", "boolean", "null"), "non-numeric string", or "missing"
+	Got     string  // what was found: a JSON type ("string", "number", "object", "array", "boolean", "null"), "non-numeric string", "number out of range", "numeric string out of range", or "missing"
 }
 
 // Error names the frame, the field, and the expected and actual types.

@@ -384,22 +384,144 @@ func TestNumbers(t *testing.T) {
 		cases = append(cases, s)
 	}
 	for _, s := range cases {
-		raw := `{"event":"data","channel":"indices","data":{"symbol":"X","index":` + s + `,"time":` + s + `}}`
-		m, err := Decode([]byte(raw))
-		if err != nil {
-			t.Fatalf("%s: %v", s, err)
+		// A float that overflows and an integer outside int64 are errors of
+		// their field; see TestOutOfRange.
+		want, ferr := strconv.ParseFloat(s, 64)
+		wantInt, ierr := strconv.ParseInt(s, 10, 64)
+		intFits := ierr == nil
+		if errors.Is(ierr, strconv.ErrSyntax) && ferr == nil { // a fraction or an exponent: truncated
+			intFits = want >= -1<<63 && want < 1<<63
+			wantInt = int64(want)
 		}
-		x := m.(*Index)
-		want, _ := strconv.ParseFloat(s, 64)
-		if x.Index != want {
+		raw := `{"event":"data","channel":"indices","data":{"symbol":"X","index":` + s + `}}`
+		m, err := Decode([]byte(raw))
+		if ferr != nil {
+			if err == nil {
+				t.Errorf("%s: float %v, want an error", s, m.(*Index).Index)
+			}
+		} else if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		} else if x := m.(*Index); x.Index != want {
 			t.Errorf("%s: float %v, want %v", s, x.Index, want)
 		}
-		wantInt, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			wantInt = clampInt(want)
-		}
-		if int64(x.Time) != wantInt {
+		raw = `{"event":"data","channel":"indices","data":{"symbol":"X","time":` + s + `}}`
+		m, err = Decode([]byte(raw))
+		if !intFits {
+			if err == nil {
+				t.Errorf("%s: integer %d, want an error", s, m.(*Index).Time)
+			}
+		} else if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		} else if x := m.(*Index); int64(x.Time) != wantInt {
 			t.Errorf("%s: integer %d, want %d", s, x.Time, wantInt)
 		}
+	}
+}
+
+// TestOutOfRange checks that a number its field's Go type cannot hold is an
+// error naming the field, of each kind of field, and that the next frame on
+// the same Decoder decodes.
+func TestOutOfRange(t *testing.T) {
+	const (
+		num = "number out of range"
+		str = "numeric string out of range"
+		big = "9223372036854775808" // 2^63
+	)
+	for _, c := range []struct {
+		channel, data, field, want, got string
+	}{
+		{"trades", `{"symbol":"2330","price":1e309}`, "price", "number", num},
+		{"trades", `{"symbol":"2330","bid":-1e309}`, "bid", "number", num},
+		{"trades", `{"symbol":"2330","size":` + big + `}`, "size", "integer", num},
+		{"trades", `{"symbol":"2330","volume":-9223372036854775809}`, "volume", "integer", num},
+		{"trades", `{"symbol":"2330","volume":1e19}`, "volume", "integer", num},
+		{"trades", `{"symbol":"2330","size":1e309}`, "size", "integer", num},
+		{"trades", `{"symbol":"2330","serial":` + big + `}`, "serial", "integer or numeric string", num},
+		{"trades", `{"symbol":"2330","serial":"` + big + `"}`, "serial", "integer or numeric string", str},
+		{"trades", `{"symbol":"2330","serial":-1e309}`, "serial", "integer or numeric string", num},
+		{"trades", `{"symbol":"2330","time":` + big + `}`, "time", "epoch microseconds", num},
+		{"trades", `{"symbol":"2330","time":"` + big + `"}`, "time", "epoch microseconds", str},
+		{"trades", `{"symbol":"2330","time":1e309}`, "time", "epoch microseconds", num},
+		{"trades", `{"symbol":"2330","trades":[{"price":1},{"price":1e309}]}`, "trades[1].price", "number", num},
+		{"trades", `{"symbol":"2330","trades":[{"serial":"` + big + `"}]}`, "trades[0].serial", "integer or numeric string", str},
+		{"trades", `{"symbol":"2330","trades":[{"size":` + big + `}]}`, "trades[0].size", "integer", num},
+		{"trades", `{"symbol":"2330","total":{"tradeValue":` + big + `}}`, "total.tradeValue", "integer", num},
+		{"trades", `{"symbol":"2330","total":{"time":"` + big + `"}}`, "total.time", "epoch microseconds", str},
+		{"books", `{"symbol":"2330","bids":[{"price":1e309,"size":1}]}`, "bids[0].price", "number", num},
+		{"books", `{"symbol":"2330","asks":[{"price":1,"size":` + big + `}]}`, "asks[0].size", "integer", num},
+		{"books", `{"symbol":"2330","derivedBid":{"price":-1e309}}`, "derivedBid.price", "number", num},
+		{"books", `{"symbol":"2330","serial":"` + big + `"}`, "serial", "integer or numeric string", str},
+		{"aggregates", `{"symbol":"2330","changePercnet":1e309}`, "changePercnet", "number", num},
+		{"aggregates", `{"symbol":"2330","lastSize":` + big + `}`, "lastSize", "integer", num},
+		{"aggregates", `{"symbol":"2330","openTime":-1e309}`, "openTime", "epoch microseconds", num},
+		{"aggregates", `{"symbol":"2330","lastTrade":{"serial":` + big + `}}`, "lastTrade.serial", "integer or numeric string", num},
+		{"aggregates", `{"symbol":"2330","lastTrial":{"serial":"` + big + `"}}`, "lastTrial.serial", "integer or numeric string", str},
+		{"aggregates", `{"symbol":"2330","tradingHalt":{"time":` + big + `}}`, "tradingHalt.time", "epoch microseconds", num},
+		{"aggregates", `{"symbol":"2330","total":{"transaction":1e309}}`, "total.transaction", "integer", num},
+		{"candles", `{"symbol":"2330","high":1e309}`, "high", "number", num},
+		{"candles", `{"symbol":"2330","volume":` + big + `}`, "volume", "integer", num},
+		{"candles", `{"symbol":"2330","timeframe":` + big + `}`, "timeframe", "integer or numeric string", num},
+		{"candles", `{"symbol":"2330","timeframe":"` + big + `"}`, "timeframe", "integer or numeric string", str},
+		{"indices", `{"symbol":"IR0001","index":-1e309}`, "index", "number", num},
+		{"indices", `{"symbol":"IR0001","time":"-9223372036854775809"}`, "time", "epoch microseconds", str},
+	} {
+		raw := `{"event":"data","channel":"` + c.channel + `","data":` + c.data + `}`
+		err := wantMalformed(t, raw)
+		want := FieldError{Event: "data", Channel: Channel(c.channel), Field: c.field, Want: c.want, Got: c.got}
+		var fe *FieldError
+		if err != nil && (!errors.As(err, &fe) || *fe != want) {
+			t.Errorf("%s:\n got %v\nwant %v", raw, err, &want)
+		}
+		// The same in the server's layout, which takes the single pass.
+		raw = `{"event":"data","data":` + c.data + `,"id":"x","channel":"` + c.channel + `"}`
+		d := NewDecoder()
+		if _, err := decodeWith(d, []byte(raw)); !errors.As(err, &fe) || *fe != want {
+			t.Errorf("%s:\n got %v\nwant %v", raw, err, &want)
+		}
+		next := `{"event":"data","data":{"symbol":"2330"},"id":"x","channel":"` + c.channel + `"}`
+		if _, err := decodeWith(d, []byte(next)); err != nil {
+			t.Errorf("after %s: %v", raw, err)
+		}
+	}
+}
+
+// TestOutOfRangeElsewhere covers the control frames, the largest values
+// that still fit, and the members that are lenient about types.
+func TestOutOfRangeElsewhere(t *testing.T) {
+	const big = "9223372036854775808" // 2^63
+	for raw, field := range map[string]string{
+		`{"event":"heartbeat","data":{"time":` + big + `}}`:   "time",
+		`{"event":"heartbeat","data":{"time":"` + big + `"}}`: "time",
+		`{"event":"pong","data":{"time":1e309}}`:              "time",
+	} {
+		err := wantMalformed(t, raw)
+		var fe *FieldError
+		if err != nil && (!errors.As(err, &fe) || fe.Field != field || !strings.Contains(fe.Got, "out of range")) {
+			t.Errorf("%s: %v, want field %s out of range", raw, err, field)
+		}
+	}
+	// The largest values that fit still decode.
+	for raw, check := range map[string]func(Message) bool{
+		`{"event":"data","channel":"trades","data":{"symbol":"2330","price":1.7976931348623157e308,"size":9223372036854775807,"serial":"-9223372036854775808","time":-9223372036854775808}}`: func(m Message) bool {
+			tr := m.(*Trade)
+			return tr.Price == 1.7976931348623157e308 && tr.Size == 1<<63-1 && tr.Serial == -1<<63 && tr.Time == -1<<63
+		},
+		`{"event":"data","channel":"indices","data":{"symbol":"X","index":1e-400,"time":-9.223372036854775808e18}}`: func(m Message) bool {
+			x := m.(*Index)
+			return x.Index == 0 && x.Time == -1<<63
+		},
+	} {
+		if m := decodeBoth(t, []byte(raw)); !check(m) {
+			t.Errorf("%s: decoded %+v", raw, m)
+		}
+	}
+	// Where a mistyped value is skipped, so is one out of range.
+	m := decodeBoth(t, []byte(`{"event":"data","channel":"aggregates","data":{"symbol":"2330","priceLimits":{"price":1e309,"bid":5.5}}}`)).(*Aggregate)
+	if m.PriceLimits.Has("price") || !m.PriceLimits.Has("bid") || m.PriceLimits.Bid != 5.5 {
+		t.Errorf("priceLimits = %+v", m.PriceLimits)
+	}
+	c := decodeBoth(t, []byte(`{"event":"snapshot","channel":"candles","data":{"symbol":"2330","data":[{"open":1e309,"volume":`+big+`,"close":5}]}}`)).(*Candle)
+	if len(c.Bars) != 1 || c.Bars[0].Open != 0 || c.Bars[0].Volume != 0 || c.Bars[0].Close != 5 {
+		t.Errorf("bars = %+v", c.Bars)
 	}
 }

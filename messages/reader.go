@@ -179,8 +179,8 @@ func (r *reader) levelFast(dst *PriceLevel) bool {
 		r.i = save
 		return false
 	}
-	price, _ := r.float()
-	if r.bad || !strings.HasPrefix(s[r.i:], mid) {
+	price, ok := r.float()
+	if !ok || !strings.HasPrefix(s[r.i:], mid) {
 		r.i, r.bad = save, false
 		return false
 	}
@@ -189,8 +189,8 @@ func (r *reader) levelFast(dst *PriceLevel) bool {
 		r.i = save
 		return false
 	}
-	size, _ := r.int()
-	if r.bad || r.i >= len(s) || s[r.i] != '}' {
+	size, ok := r.int()
+	if !ok || r.i >= len(s) || s[r.i] != '}' {
 		r.i, r.bad = save, false
 		return false
 	}
@@ -202,6 +202,11 @@ func (r *reader) levelFast(dst *PriceLevel) bool {
 // pow10 holds the powers of ten that float64 represents exactly.
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
 	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// The number readers return ok false in two cases: the text is malformed
+// (r.bad is set), or it is a well-formed number outside the Go type (r.bad
+// is not set and the reader is past the number), which the value helpers
+// report as an error of the field.
 
 // float reads a number, held to the JSON grammar (no leading zeros, digits
 // on both sides of the point and after the exponent). Prices arrive with few
@@ -265,16 +270,18 @@ func (r *reader) float() (float64, bool) {
 		return f, true
 	}
 	f, err := strconv.ParseFloat(s[start:i], 64)
-	if err != nil && !errors.Is(err, strconv.ErrRange) { // out of range still yields ±Inf or 0
-		r.bad = true
+	if err != nil {
+		// ErrRange is an overflow to ±Inf (underflow rounds to 0 without
+		// error); anything else cannot happen after the checks above.
+		r.bad = !errors.Is(err, strconv.ErrRange)
 		return 0, false
 	}
 	return f, true
 }
 
-// int reads a number as an integer: exactly for a plain integer that fits
-// in int64 (clamped when it does not), and through float64, truncated
-// towards zero, when it has a fraction or an exponent.
+// int reads a number as an integer: exactly for a plain integer, and
+// through float64, truncated towards zero, when it has a fraction or an
+// exponent. Either way a value outside int64 is out of range.
 func (r *reader) int() (int64, bool) {
 	s := r.s
 	start := r.i
@@ -291,7 +298,10 @@ func (r *reader) int() (int64, bool) {
 	digits := i - intStart
 	if digits == 0 || (i < len(s) && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')) {
 		f, ok := r.float()
-		return clampInt(f), ok
+		if !ok {
+			return 0, false
+		}
+		return floatToInt(f)
 	}
 	if digits > 1 && s[intStart] == '0' {
 		r.fail(i)
@@ -300,11 +310,8 @@ func (r *reader) int() (int64, bool) {
 	r.i = i
 	if digits > 18 { // may overflow: let strconv decide
 		v, err := strconv.ParseInt(s[start:i], 10, 64)
-		if err != nil {
-			if neg {
-				return -1 << 63, true
-			}
-			return 1<<63 - 1, true
+		if err != nil { // only ErrRange can happen here
+			return 0, false
 		}
 		return v, true
 	}
@@ -314,16 +321,13 @@ func (r *reader) int() (int64, bool) {
 	return int64(n), true
 }
 
-func clampInt(f float64) int64 {
-	switch {
-	case f != f: // NaN
-		return 0
-	case f >= 9.223372036854775807e18:
-		return 1<<63 - 1
-	case f <= -9.223372036854775808e18:
-		return -1 << 63
+// floatToInt truncates f towards zero and reports whether the result fits
+// in int64. The bounds are -2^63 and 2^63, both exact in float64.
+func floatToInt(f float64) (int64, bool) {
+	if !(f >= -9.223372036854775808e18 && f < 9.223372036854775808e18) { // NaN fails too
+		return 0, false
 	}
-	return int64(f)
+	return int64(f), true
 }
 
 // typeName names the JSON type of a value by its first byte.
@@ -345,8 +349,9 @@ func typeName(c byte) string {
 	return "number"
 }
 
-// parseInt parses a decimal integer held in a string value.
-func parseInt(s string) (int64, bool) {
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	return n, err == nil
+// parseInt parses a decimal integer held in a string value. The error is
+// strconv's: errors.Is(err, strconv.ErrRange) tells a numeric string outside
+// int64 from one that is not numeric.
+func parseInt(s string) (int64, error) {
+	return strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 }
