@@ -314,7 +314,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				s.malformed(err, buf)
 				return
 			}
-			v.Conn = s.seq
+			v.Conn, v.Received = s.seq, s.readAt
 			route(c, c.trades, v)
 		case messages.ChannelBooks:
 			var v messages.Book
@@ -322,7 +322,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				s.malformed(err, buf)
 				return
 			}
-			v.Conn = s.seq
+			v.Conn, v.Received = s.seq, s.readAt
 			route(c, c.books, v)
 		case messages.ChannelCandles:
 			var v messages.Candle
@@ -330,7 +330,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				s.malformed(err, buf)
 				return
 			}
-			v.Conn = s.seq
+			v.Conn, v.Received = s.seq, s.readAt
 			route(c, c.candles, v)
 		case messages.ChannelAggregates:
 			var v messages.Aggregate
@@ -338,7 +338,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				s.malformed(err, buf)
 				return
 			}
-			v.Conn = s.seq
+			v.Conn, v.Received = s.seq, s.readAt
 			route(c, c.aggregates, v)
 		case messages.ChannelIndices:
 			var v messages.Index
@@ -346,7 +346,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				s.malformed(err, buf)
 				return
 			}
-			v.Conn = s.seq
+			v.Conn, v.Received = s.seq, s.readAt
 			route(c, c.indices, v)
 		default:
 			c.event(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})

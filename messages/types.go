@@ -129,6 +129,10 @@ type Meta struct {
 	// connection the event arrived on (1 for the first). A change between
 	// two events means a gap may lie between them.
 	Conn uint64 `json:"conn"`
+	// Received is set by the client, not by the decoder: when the frame was
+	// read from the socket. Its distance from the payload's own time is the
+	// feed's lag.
+	Received time.Time `json:"received"`
 }
 
 func (m *Meta) kind() Kind {
