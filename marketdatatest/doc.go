@@ -1,9 +1,8 @@
 // Package marketdatatest provides a mock Fugle MarketData streaming endpoint
-// for tests, as net/http/httptest does for HTTP:
-//
-//	srv := marketdatatest.NewServer(marketdatatest.WithAPIKey("k"))
-//	defer srv.Close()
-//	client := marketdata.NewWebSocketClient(marketdata.WebSocketClientOption{APIKey: "k", Endpoint: srv.StockURL()})
+// for tests, as net/http/httptest does for HTTP: NewServer, point a client
+// at StockURL, Publish, Close (see the examples). Package testkit returns a
+// client already connected to one, closed at the test's cleanup; package
+// replay serves a recording through it.
 //
 // The server listens on a loopback port and serves the paths the official
 // SDKs compose from a base URL, <URL()>/<version>/<product>/streaming:
