@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
 	"time"
 
 	"github.com/go-fugle/marketdata"
@@ -95,4 +96,99 @@ func Example_testing() {
 	// Output:
 	// 2 subscriptions on the server
 	// <nil> 1000
+}
+
+// A bot written against marketdata.Stream runs unchanged on a live client,
+// a replayed recording or a test's mock. Here it reads the ordered stream:
+// values and lifecycle events in the order they happened.
+func Example_bot() {
+	srv := marketdatatest.NewServer(marketdatatest.WithAPIKey("demo-key"))
+	defer srv.Close()
+	client, err := marketdata.NewWebSocketClient(marketdata.WebSocketClientOption{
+		APIKey:   "demo-key",
+		Endpoint: srv.StockURL(),
+		Ordered:  true, // one stream, in order, instead of the typed channels
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	go func() {
+		_ = srv.WaitForSubscribers(context.Background(), "trades", "2330", 1)
+		srv.Publish("trades", "2330", []byte(`{"symbol":"2330","type":"EQUITY","exchange":"TWSE","price":568,"size":10,"time":1685338200000000,"serial":1}`))
+		// Connected, authenticated and the trade handed over, the ack applied.
+		for client.Stats().Messages.Received < 3 || !client.Subscriptions()[0].Active {
+			time.Sleep(time.Millisecond)
+		}
+		_ = client.Close() // the stream ends: the bot returns
+	}()
+	if err := bot(context.Background(), client); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// authenticated
+	// trade 2330 568 x 10
+	// disconnected (code 1000)
+}
+
+// bot is the strategy: it knows only the Stream contract.
+func bot(ctx context.Context, s marketdata.Stream) error {
+	if err := s.Connect(ctx); err != nil {
+		return err
+	}
+	if err := s.Subscribe(ctx, marketdata.SubscribeRequest{Channel: marketdata.ChannelTrades, Symbols: []string{"2330"}}); err != nil {
+		return err
+	}
+	for m := range s.All() { // until the stream ends
+		switch m := m.(type) {
+		case marketdata.Trade:
+			if m.Snapshot {
+				continue // the state at subscription time, not a new trade
+			}
+			fmt.Println("trade", m.Symbol, m.Price, "x", m.Size)
+		case marketdata.Authenticated:
+			fmt.Println("authenticated")
+		case marketdata.Disconnected:
+			fmt.Printf("disconnected (code %d)\n", m.Code)
+		}
+	}
+	return s.Err()
+}
+
+// The README's quick start. It needs the real service, so it is compiled,
+// not run.
+func Example_quickStart() {
+	client, err := marketdata.NewWebSocketClient(marketdata.WebSocketClientOption{
+		APIKey: os.Getenv("FUGLE_API_KEY"), // the default when empty, too
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	ctx := context.Background()
+	if err := client.Connect(ctx); err != nil { // returns once authenticated
+		log.Fatal(err)
+	}
+	err = client.Subscribe(ctx, marketdata.SubscribeRequest{
+		Channel: marketdata.ChannelTrades,
+		Symbols: []string{"2330", "2317"},
+	}) // returns once the server acknowledged
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	for {
+		select {
+		case t, ok := <-client.Trades():
+			if !ok {
+				return // the client has ended: client.Err() says why (nil after Close)
+			}
+			if t.Snapshot {
+				continue // the state when the subscription began, not a new trade
+			}
+			fmt.Println(t.Symbol, t.Price, t.Size, t.Time.Time())
+		case e := <-client.Events():
+			log.Println(e) // connected, disconnected, reconnecting, dropped, errors...
+		}
+	}
 }

@@ -100,15 +100,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cfg.verbose {
 		opt.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	if os.Getenv(marketdata.APIKeyEnv) == "" {
+	switch {
+	case os.Getenv(marketdata.APIKeyEnv) != "":
+	case opt.Endpoint != "":
+		// A mock or a replay: any credential will do.
+		opt.APIKey = "no-key"
+		fmt.Fprintf(stderr, "stream: %s is not set: connecting to %s with a placeholder key\n", marketdata.APIKeyEnv, opt.Endpoint)
+	default:
 		srv := marketdatatest.NewServer(marketdatatest.WithSimulatedFeed(cfg.rate))
 		defer srv.Close()
 		opt.APIKey = "simulated"
-		if opt.Endpoint == "" {
-			opt.Endpoint = srv.StockURL()
-			if cfg.afterHours {
-				opt.Endpoint = srv.FutOptURL()
-			}
+		opt.Endpoint = srv.StockURL()
+		if cfg.afterHours {
+			opt.Endpoint = srv.FutOptURL()
 		}
 		fmt.Fprintf(stderr, "stream: %s is not set: streaming from a simulated feed at %s\n", marketdata.APIKeyEnv, opt.Endpoint)
 	}

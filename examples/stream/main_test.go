@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/go-fugle/marketdata/marketdatatest"
+	"github.com/go-fugle/marketdata/replay"
 	"go.uber.org/goleak"
 )
 
@@ -83,5 +84,33 @@ func TestTransientFailureAtStartIsRetried(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), `"event":"authenticated"`) {
 		t.Fatalf("never authenticated: %s", stdout.String())
+	}
+}
+
+// The record, serve, replay loop of the README, in process: a recording of
+// the simulated feed, replayed to the same program through a base URL.
+func TestRecordThenReplay(t *testing.T) {
+	t.Setenv("FUGLE_API_KEY", "")
+	path := t.TempDir() + "/day.ndjson.zst"
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-for", "800ms", "-rate", "40", "-channels", "trades", "-record", path}, &stdout, &stderr); code != 0 {
+		t.Fatalf("record: exit %d; %s", code, stderr.String())
+	}
+	recorded := strings.Count(stdout.String(), "\ntrade ")
+	rp, err := replay.NewServer(path, replay.Speed(replay.Max))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rp.Close()
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"-endpoint", rp.URL(), "-for", "1500ms", "-channels", "trades"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("replay: exit %d; %s", code, stderr.String())
+	}
+	if got := strings.Count(stdout.String(), "\ntrade "); recorded == 0 || got != recorded {
+		t.Fatalf("replayed %d trades, recorded %d\n%s", got, recorded, stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "placeholder key") {
+		t.Fatalf("stderr %q", stderr.String())
 	}
 }
