@@ -84,6 +84,7 @@ type WebSocketClient struct {
 	sess        *session // the authenticated connection, if any
 	connSeq     uint64
 	subs        registry
+	gaps        gaps // what each backfilled key saw around a gap; only with opt.Backfill
 
 	pingSeq     atomic.Uint64
 	malformed   atomic.Uint64
@@ -114,6 +115,7 @@ func NewWebSocketClient(option WebSocketClientOption) (*WebSocketClient, error) 
 		done: make(chan struct{}),
 		wake: make(chan struct{}, 1),
 		subs: registry{wanted: map[subKey]*entry{}, stale: map[string][]*waiter{}},
+		gaps: gaps{keys: map[gapKey]*gapState{}},
 	}
 	c.closeCtx, c.closeCancel = context.WithCancel(context.Background())
 	stop := c.closeCtx.Done()
@@ -187,6 +189,7 @@ func (c *WebSocketClient) Stats() Stats {
 		Malformed:   c.malformed.Load(),
 		Connections: c.connections.Load(),
 		Reconnects:  c.reconnects.Load(),
+		Duplicates:  c.gaps.duplicates(),
 	}
 }
 
@@ -441,6 +444,9 @@ func (c *WebSocketClient) lost(s *session, d Disconnected) {
 	}
 	c.subs.connectionLost(s.seq)
 	c.mu.Unlock()
+	if c.opt.Backfill != nil && d.WillReconnect {
+		c.gaps.lost(c.opt.BackfillHold)
+	}
 	s.tapClosed(d.Code, d.Reason)
 	c.emit(d)
 }
@@ -454,6 +460,17 @@ func (c *WebSocketClient) serve(s *session, restoring bool) error {
 	var inflight *request
 	var failed []SubscriptionFailure
 	var unconfirmed []Subscription
+	// A backfill lives as long as the connection that restored its keys,
+	// and the connection's end waits for it, so that the next gap starts
+	// from what was really delivered.
+	healCtx, endHeal := context.WithCancel(c.closeCtx)
+	var healed chan struct{}
+	defer func() {
+		endHeal()
+		if healed != nil {
+			<-healed
+		}
+	}()
 	ackTimer := time.NewTimer(time.Hour)
 	ackTimer.Stop()
 	defer ackTimer.Stop()
@@ -473,9 +490,10 @@ func (c *WebSocketClient) serve(s *session, restoring bool) error {
 		if inflight == nil {
 			c.mu.Lock()
 			inflight = c.subs.nextRequest(s.seq, maxSymbolsPerSend)
-			var restored []Subscription
+			var restored, inOrder []Subscription
 			if inflight == nil && restoring {
 				restored = c.subs.active(s.seq)
+				inOrder = c.subs.activeInOrder(s.seq)
 			}
 			c.mu.Unlock()
 			if inflight != nil {
@@ -488,6 +506,11 @@ func (c *WebSocketClient) serve(s *session, restoring bool) error {
 			} else if restoring {
 				restoring = false
 				c.emit(Resubscribed{Conn: s.seq, Restored: restored, Failed: failed, Unconfirmed: unconfirmed})
+				if c.opt.Backfill != nil {
+					healed = make(chan struct{})
+					c.wg.Add(1)
+					go c.backfill(healCtx, s.seq, inOrder, healed)
+				}
 			}
 		}
 		select {

@@ -178,4 +178,7 @@ type Stats struct {
 	Connections uint64
 	// Reconnects counts reconnections after a lost connection.
 	Reconnects uint64
+	// Duplicates counts live values not delivered because a backfill had
+	// already delivered them.
+	Duplicates uint64
 }

@@ -50,6 +50,14 @@ func (c *WebSocketClient) logEvent(e Event) {
 	case Dropped:
 		l.LogAttrs(ctx, slog.LevelWarn, "marketdata: dropped values", slog.String("channel", e.Channel), slog.String("policy", e.Policy.String()),
 			slog.Uint64("count", e.Count), slog.Uint64("total", e.Total), slog.Duration("duration", e.Duration))
+	case Backfilled:
+		level := slog.LevelInfo
+		attrs := []slog.Attr{slog.Uint64("conn", e.Conn), slog.String("subscription", e.Subscription.String()), slog.Int("count", e.Count), slog.Bool("complete", e.Complete)}
+		if e.Err != nil {
+			level = slog.LevelWarn
+			attrs = append(attrs, slog.String("err", e.Err.Error()))
+		}
+		l.LogAttrs(ctx, level, "marketdata: backfilled", attrs...)
 	case ErrorEvent:
 		l.LogAttrs(ctx, slog.LevelWarn, "marketdata: error", slog.Uint64("conn", e.Conn), slog.String("err", e.Err.Error()))
 	case Heartbeat:

@@ -84,6 +84,7 @@ const (
 	DefaultReconnectMultiplier      = 2.0
 	DefaultReconnectJitter          = 0.5
 	DefaultStableAfter              = 30 * time.Second
+	DefaultBackfillTimeout          = 30 * time.Second
 )
 
 // Former names of defaults, kept so that code using them still builds.
@@ -207,6 +208,22 @@ type WebSocketClientOption struct {
 	// resets, so a server that accepts and drops at once keeps being backed
 	// off from. Default 30 s.
 	StableAfter time.Duration
+
+	// Backfill, when set, heals gaps: after a reconnect has restored a
+	// trades or candles subscription, the client fetches what that key
+	// missed from this source (rest.Client.Backfill, for one) and delivers
+	// it on the same channel with Meta.Backfill set, then reports a
+	// Backfilled event per key. Keys are healed one at a time in the order
+	// they were subscribed. Books and aggregates need none: each frame is
+	// the full state. Default nil: off.
+	Backfill BackfillSource
+	// BackfillHold holds a key's live values while its backfill runs and
+	// delivers them after it, so that the key's values arrive in strict
+	// order. Default false: live values flow at once, and the backfilled
+	// ones may come after newer live ones.
+	BackfillHold bool
+	// BackfillTimeout bounds the fetch of one key's gap. Default 30 s.
+	BackfillTimeout time.Duration
 
 	// Logger receives the client's log records: Info for connects,
 	// disconnects, reconnects and restored subscriptions; Warn for drop
@@ -347,6 +364,7 @@ func (o *WebSocketClientOption) fillDefaults() error {
 		{"ReconnectMaxInterval", &o.ReconnectMaxInterval, DefaultReconnectMaxInterval, false},
 		{"ReconnectMaxElapsed", &o.ReconnectMaxElapsed, 0, true},
 		{"StableAfter", &o.StableAfter, DefaultStableAfter, false},
+		{"BackfillTimeout", &o.BackfillTimeout, DefaultBackfillTimeout, false},
 	}
 	for _, d := range durations {
 		switch {

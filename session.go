@@ -315,6 +315,9 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				return
 			}
 			v.Conn, v.Received = s.seq, s.readAt
+			if c.opt.Backfill != nil && !c.gaps.liveTrade(&v, c.opt.BackfillHold) {
+				return
+			}
 			route(c, c.trades, v)
 		case messages.ChannelBooks:
 			var v messages.Book
@@ -331,6 +334,9 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				return
 			}
 			v.Conn, v.Received = s.seq, s.readAt
+			if c.opt.Backfill != nil && !c.gaps.liveCandle(&v, c.opt.BackfillHold) {
+				return
+			}
 			route(c, c.candles, v)
 		case messages.ChannelAggregates:
 			var v messages.Aggregate

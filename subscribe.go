@@ -158,6 +158,7 @@ type entry struct {
 	// itself to learn which symbol the server objects to.
 	alone   bool
 	waiters []*waiter
+	order   uint64 // when it was first wanted, for healing keys in that order
 }
 
 // registry is the set of wanted subscriptions, reconciled against each
@@ -168,6 +169,7 @@ type registry struct {
 	// more, with the Unsubscribe calls waiting for them.
 	stale     map[string][]*waiter
 	staleConn uint64
+	added     uint64 // entries ever created
 }
 
 // request is the one subscribe or unsubscribe frame in flight on a session.
@@ -204,7 +206,8 @@ func (c *WebSocketClient) Subscribe(ctx context.Context, req SubscribeRequest) e
 	for _, k := range keys {
 		e := c.subs.wanted[k]
 		if e == nil {
-			e = &entry{key: k}
+			c.subs.added++
+			e = &entry{key: k, order: c.subs.added}
 			c.subs.wanted[k] = e
 		}
 		if c.sess != nil && e.conn == c.sess.seq {
@@ -564,4 +567,22 @@ func (c *WebSocketClient) Ping(ctx context.Context) (time.Duration, error) {
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
+}
+
+// activeInOrder lists the subscriptions active on connection seq in the
+// order they were first wanted.
+func (r *registry) activeInOrder(seq uint64) []Subscription {
+	var es []*entry
+	for _, e := range r.wanted {
+		if e.conn == seq {
+			es = append(es, e)
+		}
+	}
+	sort.Slice(es, func(i, j int) bool { return es[i].order < es[j].order })
+	out := make([]Subscription, len(es))
+	for i, e := range es {
+		out[i] = e.key.subscription()
+		out[i].ID, out[i].Active = e.id, true
+	}
+	return out
 }

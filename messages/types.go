@@ -133,6 +133,10 @@ type Meta struct {
 	// read from the socket. Its distance from the payload's own time is the
 	// feed's lag.
 	Received time.Time `json:"received"`
+	// Backfill is set by the client, not by the decoder: the value was
+	// fetched over REST after a reconnect, to fill what the stream missed
+	// while it was away, rather than read from the stream.
+	Backfill bool `json:"backfill,omitempty"`
 }
 
 func (m *Meta) kind() Kind {
