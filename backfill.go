@@ -323,11 +323,11 @@ func (c *WebSocketClient) heal(ctx context.Context, conn uint64, k gapKey, req B
 	}
 	for i := range trades {
 		trades[i].Backfill, trades[i].Conn = true, conn
-		route(c, c.trades, trades[i])
+		route(c.outlets, c.trades, trades[i])
 	}
 	for i := range candles {
 		candles[i].Backfill, candles[i].Conn = true, conn
-		route(c, c.candles, candles[i])
+		route(c.outlets, c.candles, candles[i])
 	}
 	// Deliver what was held meanwhile, until nothing more is: then live
 	// values flow directly again.
@@ -374,10 +374,10 @@ func (s *gapState) takeHeld() heldValues {
 
 func (c *WebSocketClient) release(h heldValues) {
 	for _, v := range h.trades {
-		route(c, c.trades, v)
+		route(c.outlets, c.trades, v)
 	}
 	for _, v := range h.candles {
-		route(c, c.candles, v)
+		route(c.outlets, c.candles, v)
 	}
 }
 

@@ -60,13 +60,9 @@ type WebSocketClient struct {
 	cred   credential
 	dialer *websocket.Dialer
 
-	trades     *outlet[messages.Trade]
-	candles    *outlet[messages.Candle]
-	books      *outlet[messages.Book]
-	aggregates *outlet[messages.Aggregate]
-	indices    *outlet[messages.Index]
-	events     *outlet[Event]
-	messages   *outlet[Message] // the ordered stream, fed instead of the others when opt.Ordered
+	*outlets                // the client's own, or a pool's shared by its connections
+	shared   bool           // the outlets belong to a pool, which closes them
+	seqs     *atomic.Uint64 // connection numbers, unique across a pool
 
 	closeCtx    context.Context // cancelled when Close begins
 	closeCancel context.CancelFunc
@@ -82,7 +78,6 @@ type WebSocketClient struct {
 	err         error    // why the client ended
 	closeResult error    // the outcome of Close's handshake
 	sess        *session // the authenticated connection, if any
-	connSeq     uint64
 	subs        registry
 	gaps        gaps // what each backfilled key saw around a gap; only with opt.Backfill
 
@@ -118,19 +113,8 @@ func NewWebSocketClient(option WebSocketClientOption) (*WebSocketClient, error) 
 		gaps: gaps{keys: map[gapKey]*gapState{}},
 	}
 	c.closeCtx, c.closeCancel = context.WithCancel(context.Background())
-	stop := c.closeCtx.Done()
-	c.events = newOutlet[Event]("events", opt.EventBufferSize, opt.DropPolicy, opt.BlockTimeout, stop, nil)
-	report := func(d Dropped) { c.emit(d) }
-	c.messages = newOutlet[Message]("messages", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
-	if !opt.Ordered {
-		// Never fed: the channel needs no room.
-		c.messages = newOutlet[Message]("messages", 0, opt.DropPolicy, opt.BlockTimeout, stop, nil)
-	}
-	c.trades = newOutlet[messages.Trade]("trades", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
-	c.candles = newOutlet[messages.Candle]("candles", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
-	c.books = newOutlet[messages.Book]("books", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
-	c.aggregates = newOutlet[messages.Aggregate]("aggregates", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
-	c.indices = newOutlet[messages.Index]("indices", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
+	c.outlets = newOutlets(opt, c.closeCtx.Done())
+	c.seqs = new(atomic.Uint64)
 	return c, nil
 }
 
@@ -178,19 +162,14 @@ func (c *WebSocketClient) Err() error {
 
 // Stats returns the client's counters.
 func (c *WebSocketClient) Stats() Stats {
-	return Stats{
-		Trades:      c.trades.stats(),
-		Candles:     c.candles.stats(),
-		Books:       c.books.stats(),
-		Aggregates:  c.aggregates.stats(),
-		Indices:     c.indices.stats(),
-		Events:      c.events.stats(),
-		Messages:    c.messages.stats(),
+	st := Stats{
 		Malformed:   c.malformed.Load(),
 		Connections: c.connections.Load(),
 		Reconnects:  c.reconnects.Load(),
 		Duplicates:  c.gaps.duplicates(),
 	}
+	c.outlets.stats(&st)
+	return st
 }
 
 // Connect dials the endpoint and authenticates, returning only once the
@@ -283,38 +262,6 @@ func (c *WebSocketClient) liveSession() *session {
 	return c.sess
 }
 
-// emit delivers a lifecycle event. It never waits for the consumer: the
-// goroutines that emit them (Connect's caller, the supervisor) must stay
-// responsive, so under Block a full Events channel drops the event.
-func (c *WebSocketClient) emit(e Event) {
-	c.logEvent(e)
-	if c.opt.Ordered {
-		c.messages.offer(e)
-		return
-	}
-	c.events.offer(e)
-}
-
-// event delivers an event read from the wire, on the reader goroutine:
-// under Block it waits for room, as values do.
-func (c *WebSocketClient) event(e Event) {
-	c.logEvent(e)
-	if c.opt.Ordered {
-		c.messages.send(e)
-		return
-	}
-	c.events.send(e)
-}
-
-// route hands a value to its typed outlet, or to the ordered stream.
-func route[T any](c *WebSocketClient, o *outlet[T], v T) {
-	if c.opt.Ordered {
-		c.messages.send(v)
-		return
-	}
-	o.send(v)
-}
-
 func (c *WebSocketClient) wakeSupervisor() {
 	select {
 	case c.wake <- struct{}{}:
@@ -358,20 +305,9 @@ func (c *WebSocketClient) end(err error) {
 		}
 		c.subs.end(waitErr)
 		c.mu.Unlock()
-		// No sender is left: report episodes still open, then close.
-		c.trades.flush()
-		c.candles.flush()
-		c.books.flush()
-		c.aggregates.flush()
-		c.indices.flush()
-		c.messages.flush()
-		close(c.trades.ch)
-		close(c.candles.ch)
-		close(c.books.ch)
-		close(c.aggregates.ch)
-		close(c.indices.ch)
-		close(c.events.ch)
-		close(c.messages.ch)
+		if !c.shared {
+			c.outlets.close() // no sender is left
+		}
 		c.closeCancel()
 		close(c.done)
 	})

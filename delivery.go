@@ -1,10 +1,104 @@
 package marketdata
 
 import (
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-fugle/marketdata/messages"
 )
+
+// outlets are the consumer-facing channels of a client, or of every
+// connection of a pool: one drop policy, one set of counters.
+type outlets struct {
+	trades     *outlet[messages.Trade]
+	candles    *outlet[messages.Candle]
+	books      *outlet[messages.Book]
+	aggregates *outlet[messages.Aggregate]
+	indices    *outlet[messages.Index]
+	events     *outlet[Event]
+	messages   *outlet[Message] // the ordered stream, fed instead of the others when ordered
+
+	ordered bool
+	logger  *slog.Logger
+}
+
+// newOutlets builds the outlets for opt; stop ends Block's waits.
+func newOutlets(opt WebSocketClientOption, stop <-chan struct{}) *outlets {
+	o := &outlets{ordered: opt.Ordered, logger: opt.Logger}
+	report := func(d Dropped) { o.emit(d) }
+	o.events = newOutlet[Event]("events", opt.EventBufferSize, opt.DropPolicy, opt.BlockTimeout, stop, nil)
+	o.trades = newOutlet[messages.Trade]("trades", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
+	o.candles = newOutlet[messages.Candle]("candles", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
+	o.books = newOutlet[messages.Book]("books", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
+	o.aggregates = newOutlet[messages.Aggregate]("aggregates", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
+	o.indices = newOutlet[messages.Index]("indices", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
+	if opt.Ordered {
+		o.messages = newOutlet[Message]("messages", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
+	} else {
+		// Never fed: the channel needs no room.
+		o.messages = newOutlet[Message]("messages", 0, opt.DropPolicy, opt.BlockTimeout, stop, nil)
+	}
+	return o
+}
+
+// emit delivers a lifecycle event. It never waits for the consumer: the
+// goroutines that emit them (Connect's caller, the supervisor) must stay
+// responsive, so under Block a full channel drops the event.
+func (o *outlets) emit(e Event) {
+	logEvent(o.logger, e)
+	if o.ordered {
+		o.messages.offer(e)
+		return
+	}
+	o.events.offer(e)
+}
+
+// event delivers an event read from the wire, on the reader goroutine:
+// under Block it waits for room, as values do.
+func (o *outlets) event(e Event) {
+	logEvent(o.logger, e)
+	if o.ordered {
+		o.messages.send(e)
+		return
+	}
+	o.events.send(e)
+}
+
+// route hands a value to its typed outlet, or to the ordered stream.
+func route[T any](o *outlets, typed *outlet[T], v T) {
+	if o.ordered {
+		o.messages.send(v)
+		return
+	}
+	typed.send(v)
+}
+
+// close reports the drop episodes still open and closes every channel
+// exactly once. Callers guarantee no sender is left.
+func (o *outlets) close() {
+	o.trades.flush()
+	o.candles.flush()
+	o.books.flush()
+	o.aggregates.flush()
+	o.indices.flush()
+	o.messages.flush()
+	close(o.trades.ch)
+	close(o.candles.ch)
+	close(o.books.ch)
+	close(o.aggregates.ch)
+	close(o.indices.ch)
+	close(o.events.ch)
+	close(o.messages.ch)
+}
+
+// stats fills the channels' counters.
+func (o *outlets) stats(st *Stats) {
+	st.Trades, st.Candles, st.Books = o.trades.stats(), o.candles.stats(), o.books.stats()
+	st.Aggregates, st.Indices = o.aggregates.stats(), o.indices.stats()
+	st.Events, st.Messages = o.events.stats(), o.messages.stats()
+}
 
 // episodeMax bounds a drop episode, so that a consumer that never catches
 // up still hears of its losses at this pace rather than once at the end.

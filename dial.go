@@ -106,10 +106,7 @@ func (c *WebSocketClient) dial(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, ended(dialError(err, resp, c.opt.Endpoint))
 	}
-	c.mu.Lock()
-	c.connSeq++
-	seq := c.connSeq
-	c.mu.Unlock()
+	seq := c.seqs.Add(1)
 	if tap := c.opt.Tap; tap != nil {
 		tap.Opened(seq, time.Now(), c.opt.Endpoint)
 	}

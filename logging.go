@@ -8,8 +8,7 @@ import (
 // logEvent writes e to the Logger, if any: Info for the connection's life,
 // Warn for what loses data or needs attention, Debug for the routine.
 // Events hold no credential, so neither do the records.
-func (c *WebSocketClient) logEvent(e Event) {
-	l := c.opt.Logger
+func logEvent(l *slog.Logger, e Event) {
 	if l == nil {
 		return
 	}

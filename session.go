@@ -270,7 +270,7 @@ func (s *session) consumerTime() (time.Duration, bool) {
 func (s *session) handle(dec *messages.Decoder, typ int, buf []byte) {
 	// UTF-8 is checked by the decoder while it scans strings.
 	if typ != websocket.TextMessage {
-		s.c.event(ErrorEvent{Conn: s.seq, Err: ErrBinaryFrame})
+		s.c.outlets.event(ErrorEvent{Conn: s.seq, Err: ErrBinaryFrame})
 		return
 	}
 	s.dispatch(dec, buf)
@@ -318,7 +318,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 			if c.opt.Backfill != nil && !c.gaps.liveTrade(&v, c.opt.BackfillHold) {
 				return
 			}
-			route(c, c.trades, v)
+			route(c.outlets, c.trades, v)
 		case messages.ChannelBooks:
 			var v messages.Book
 			if err := dec.Book(&f, &v); err != nil {
@@ -326,7 +326,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				return
 			}
 			v.Conn, v.Received = s.seq, s.readAt
-			route(c, c.books, v)
+			route(c.outlets, c.books, v)
 		case messages.ChannelCandles:
 			var v messages.Candle
 			if err := dec.Candle(&f, &v); err != nil {
@@ -337,7 +337,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 			if c.opt.Backfill != nil && !c.gaps.liveCandle(&v, c.opt.BackfillHold) {
 				return
 			}
-			route(c, c.candles, v)
+			route(c.outlets, c.candles, v)
 		case messages.ChannelAggregates:
 			var v messages.Aggregate
 			if err := dec.Aggregate(&f, &v); err != nil {
@@ -345,7 +345,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				return
 			}
 			v.Conn, v.Received = s.seq, s.readAt
-			route(c, c.aggregates, v)
+			route(c.outlets, c.aggregates, v)
 		case messages.ChannelIndices:
 			var v messages.Index
 			if err := dec.Index(&f, &v); err != nil {
@@ -353,9 +353,9 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				return
 			}
 			v.Conn, v.Received = s.seq, s.readAt
-			route(c, c.indices, v)
+			route(c.outlets, c.indices, v)
 		default:
-			c.event(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
+			c.outlets.event(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
 		}
 	case messages.KindHeartbeat:
 		var v messages.Heartbeat
@@ -363,7 +363,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 			s.malformed(err, buf)
 			return
 		}
-		c.event(Heartbeat{Conn: s.seq, Time: v.Time})
+		c.outlets.event(Heartbeat{Conn: s.seq, Time: v.Time})
 	case messages.KindPong:
 		var v messages.Pong
 		if err := dec.Pong(&f, &v); err != nil {
@@ -378,7 +378,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 			close(ch)
 			return
 		}
-		c.event(Pong{Conn: s.seq, Time: v.Time, State: v.State})
+		c.outlets.event(Pong{Conn: s.seq, Time: v.Time, State: v.State})
 	case messages.KindAuthenticated:
 		var v messages.Authenticated
 		if err := dec.Authenticated(&f, &v); err != nil {
@@ -401,13 +401,13 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 		}
 		s.toOwner(control{kind: f.Kind, acks: acks})
 	default:
-		c.event(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
+		c.outlets.event(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
 	}
 }
 
 func (s *session) malformed(err error, buf []byte) {
 	s.c.malformed.Add(1)
-	s.c.event(ErrorEvent{Conn: s.seq, Err: newDecodeError(err, buf)})
+	s.c.outlets.event(ErrorEvent{Conn: s.seq, Err: newDecodeError(err, buf)})
 }
 
 // toOwner hands a control frame to whoever owns the session (Connect during
