@@ -96,6 +96,12 @@ func NewWebSocketClient(option WebSocketClientOption) (*WebSocketClient, error) 
 	if err != nil {
 		return nil, err
 	}
+	return newWebSocketClient(opt, cred, nil, nil), nil
+}
+
+// newWebSocketClient builds a client from a validated option. A pool passes
+// its shared outlets and connection counter; a lone client makes its own.
+func newWebSocketClient(opt WebSocketClientOption, cred credential, out *outlets, seqs *atomic.Uint64) *WebSocketClient {
 	c := &WebSocketClient{
 		opt:  opt,
 		cred: cred,
@@ -113,9 +119,11 @@ func NewWebSocketClient(option WebSocketClientOption) (*WebSocketClient, error) 
 		gaps: gaps{keys: map[gapKey]*gapState{}},
 	}
 	c.closeCtx, c.closeCancel = context.WithCancel(context.Background())
-	c.outlets = newOutlets(opt, c.closeCtx.Done())
-	c.seqs = new(atomic.Uint64)
-	return c, nil
+	c.outlets, c.seqs, c.shared = out, seqs, out != nil
+	if out == nil {
+		c.outlets, c.seqs = newOutlets(opt, c.closeCtx.Done()), new(atomic.Uint64)
+	}
+	return c
 }
 
 // Trades delivers trades (stock and futures/options share one type). It is

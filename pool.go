@@ -1,0 +1,552 @@
+package marketdata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"sort"
+	"sync"
+	"sync/atomic"
+)
+
+// Plan is what a Fugle plan allows one API key: a number of connections,
+// each holding a number of subscriptions (one subscription is one symbol on
+// one channel).
+type Plan struct {
+	Connections                int
+	SubscriptionsPerConnection int
+}
+
+// The published plans, as quoted from Fugle's pricing page; set your own
+// Plan if yours differs.
+var (
+	PlanFree      = Plan{Connections: 1, SubscriptionsPerConnection: 5}
+	PlanDeveloper = Plan{Connections: 2, SubscriptionsPerConnection: 300}
+	PlanAdvanced  = Plan{Connections: 2, SubscriptionsPerConnection: 2000}
+)
+
+// ErrPlanFull: a Subscribe needs more room than the plan (or the server)
+// has. It is matched by a *PlanFullError, which says how much.
+var ErrPlanFull = errors.New("marketdata: the plan has no room for the subscriptions")
+
+// PlanFullError is a Subscribe the plan cannot hold. Nothing was sent.
+type PlanFullError struct {
+	Requested int // new subscriptions the call asked for
+	Free      int // room left over every connection
+	Capacity  int // the plan's (or the server's, once learned) total
+}
+
+func (e *PlanFullError) Error() string {
+	return fmt.Sprintf("marketdata: the plan has no room: %d subscription(s) requested, %d free of %d", e.Requested, e.Free, e.Capacity)
+}
+
+// Is matches ErrPlanFull.
+func (e *PlanFullError) Is(target error) bool { return target == ErrPlanFull }
+
+// PoolOption configures a Pool.
+type PoolOption struct {
+	// Client is the template of every connection's option: endpoint,
+	// credential, timeouts, drop policy, buffers, Ordered, Logger. Its
+	// defaults apply as for NewWebSocketClient.
+	Client WebSocketClientOption
+	// Plan bounds the connections and the subscriptions per connection.
+	// Default PlanFree.
+	Plan Plan
+	// Spread places new subscriptions on the connection with the most room,
+	// opening every connection at Connect. Default false: connections fill
+	// one after another, and the next is opened only when needed.
+	Spread bool
+}
+
+// Pool spreads subscriptions over the connections a plan allows, behind the
+// consumer API of a single client (it satisfies Stream): one merged set of
+// channels, one drop policy and one set of counters, the connections
+// delivering into them directly. Connection numbers (Meta.Conn) are unique
+// across the pool. With several connections, a gap is per subscription: a
+// change of the connection number between two values of the same key
+// (channel and symbol) means values may be missing between them.
+//
+// A Subscribe the plan cannot hold returns a *PlanFullError before anything
+// is sent. When the server refuses earlier than the plan says (error 1001),
+// the pool learns that connection's real capacity and places the refused
+// keys elsewhere; when nothing has room, it takes back what that call
+// placed and returns the error.
+type Pool struct {
+	opt  PoolOption
+	cred credential
+	*outlets
+	seqs atomic.Uint64
+
+	closeCtx context.Context
+	cancel   context.CancelFunc
+	done     chan struct{}
+	endOnce  sync.Once
+	watchers sync.WaitGroup
+
+	mu        sync.Mutex
+	members   []*member
+	owner     map[subKey]*member
+	connected bool
+	closed    bool
+	err       error
+}
+
+// member is one connection slot of the pool.
+type member struct {
+	index    int
+	c        *WebSocketClient // nil until opened
+	capacity int              // the plan's, or what the server showed
+	keys     int              // subscriptions placed on it
+}
+
+func (m *member) room() int { return max(m.capacity-m.keys, 0) }
+
+// NewPool builds a pool; nothing is dialled until Connect.
+func NewPool(option PoolOption) (*Pool, error) {
+	opt, cred, err := option.Client.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if option.Plan == (Plan{}) {
+		option.Plan = PlanFree
+	}
+	if option.Plan.Connections < 1 || option.Plan.SubscriptionsPerConnection < 1 {
+		return nil, fmt.Errorf("%w: a plan needs at least one connection and one subscription per connection", ErrInvalidOption)
+	}
+	option.Client = opt
+	p := &Pool{opt: option, cred: cred, done: make(chan struct{}), owner: map[subKey]*member{}}
+	p.closeCtx, p.cancel = context.WithCancel(context.Background())
+	p.outlets = newOutlets(opt, p.closeCtx.Done())
+	for i := 0; i < option.Plan.Connections; i++ {
+		p.members = append(p.members, &member{index: i, capacity: option.Plan.SubscriptionsPerConnection})
+	}
+	return p, nil
+}
+
+var _ Stream = (*Pool)(nil)
+
+// open makes m's client, connected, and watches it. Called without p.mu.
+func (p *Pool) open(ctx context.Context, m *member) (*WebSocketClient, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	c := m.c
+	if c == nil {
+		c = newWebSocketClient(p.opt.Client, p.cred, p.outlets, &p.seqs)
+		m.c = c
+		p.watchers.Add(1)
+		go p.watch(c)
+	}
+	p.mu.Unlock()
+	if err := c.Connect(ctx); err != nil && !errors.Is(err, ErrAlreadyConnected) {
+		return c, err
+	}
+	return c, nil
+}
+
+// watch ends the pool when a connection ends for good on its own (a
+// rejected credential is a verdict on every connection of the key).
+func (p *Pool) watch(c *WebSocketClient) {
+	defer p.watchers.Done()
+	select {
+	case <-c.Done():
+		if err := c.Err(); err != nil {
+			p.mu.Lock()
+			if p.err == nil && !p.closed {
+				p.err = err
+			}
+			p.mu.Unlock()
+			go func() { _ = p.Close() }()
+		}
+	case <-p.closeCtx.Done():
+	}
+}
+
+// Connect opens the first connection (every connection with Spread) and
+// returns once it is authenticated.
+func (p *Pool) Connect(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	if p.connected {
+		p.mu.Unlock()
+		return ErrAlreadyConnected
+	}
+	p.connected = true
+	p.mu.Unlock()
+	n := 1
+	if p.opt.Spread {
+		n = len(p.members)
+	}
+	for _, m := range p.members[:n] {
+		if _, err := p.open(ctx, m); err != nil {
+			p.mu.Lock()
+			p.connected = false
+			p.mu.Unlock()
+			return err
+		}
+	}
+	return nil
+}
+
+// place assigns keys to members with room. Called with p.mu held.
+func (p *Pool) place(keys []subKey, exclude *member) (map[*member][]subKey, error) {
+	free, capacity := 0, 0
+	for _, m := range p.members {
+		capacity += m.capacity
+		if m != exclude {
+			free += m.room()
+		}
+	}
+	if len(keys) > free {
+		return nil, &PlanFullError{Requested: len(keys), Free: free, Capacity: capacity}
+	}
+	out := map[*member][]subKey{}
+	for _, k := range keys {
+		var best *member
+		for _, m := range p.members {
+			if m == exclude || m.room() == 0 {
+				continue
+			}
+			if best == nil || (p.opt.Spread && m.room() > best.room()) {
+				best = m
+				if !p.opt.Spread {
+					break // fill one after another
+				}
+			}
+		}
+		best.keys++
+		p.owner[k] = best
+		out[best] = append(out[best], k)
+	}
+	return out, nil
+}
+
+// Subscribe places the request's new subscriptions on connections with
+// room and returns once every connection has its acks. Keys already
+// subscribed stay where they are.
+func (p *Pool) Subscribe(ctx context.Context, req SubscribeRequest) error {
+	keys, err := req.keys()
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	var fresh []subKey
+	existing := map[*member][]subKey{}
+	for _, k := range keys {
+		if m := p.owner[k]; m != nil {
+			existing[m] = append(existing[m], k)
+		} else {
+			fresh = append(fresh, k)
+		}
+	}
+	placed, err := p.place(fresh, nil)
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	for m, ks := range existing {
+		placed[m] = append(placed[m], ks...)
+	}
+	var firstErr error
+	for len(placed) > 0 {
+		var refused []subKey
+		var from *member
+		for _, m := range sortedMembers(placed) {
+			ks := placed[m]
+			c, err := p.open(ctx, m)
+			if err == nil {
+				err = c.Subscribe(ctx, requestFor(req, ks))
+			}
+			var se *ServerError
+			if errors.As(err, &se) && se.Code == CodeLimitExceeded {
+				// The server holds fewer than the plan says: learn it, and
+				// place what it refused elsewhere.
+				r := p.learn(m, c, ks)
+				refused, from = append(refused, r...), m
+				continue
+			}
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}
+		placed = nil
+		if len(refused) > 0 {
+			p.mu.Lock()
+			var perr error
+			placed, perr = p.place(refused, from)
+			p.mu.Unlock()
+			if perr != nil {
+				p.rollback(ctx, fresh)
+				return perr
+			}
+		}
+	}
+	return firstErr
+}
+
+// learn records that m's server took only part of ks, and returns the
+// keys it refused, released from m.
+func (p *Pool) learn(m *member, c *WebSocketClient, ks []subKey) []subKey {
+	held := map[subKey]bool{}
+	for _, s := range c.Subscriptions() {
+		held[subKey{s.Channel, s.Symbol, s.IntradayOddLot, s.AfterHours}] = true
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var refused []subKey
+	for _, k := range ks {
+		if !held[k] && p.owner[k] == m {
+			refused = append(refused, k)
+			delete(p.owner, k)
+			m.keys--
+		}
+	}
+	m.capacity = len(held)
+	return refused
+}
+
+// rollback takes back the keys one Subscribe placed.
+func (p *Pool) rollback(ctx context.Context, keys []subKey) {
+	p.mu.Lock()
+	byMember := map[*member][]subKey{}
+	for _, k := range keys {
+		if m := p.owner[k]; m != nil {
+			byMember[m] = append(byMember[m], k)
+			delete(p.owner, k)
+			m.keys--
+		}
+	}
+	p.mu.Unlock()
+	for m, ks := range byMember {
+		if m.c != nil {
+			for _, r := range requestsFor(ks) {
+				_ = m.c.Unsubscribe(ctx, r)
+			}
+		}
+	}
+}
+
+// Unsubscribe drops the named subscriptions from the connections holding
+// them. Naming nothing subscribed returns ErrNotSubscribed.
+func (p *Pool) Unsubscribe(ctx context.Context, req SubscribeRequest) error {
+	keys, err := req.keys()
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	byMember := map[*member][]subKey{}
+	for _, k := range keys {
+		if m := p.owner[k]; m != nil {
+			byMember[m] = append(byMember[m], k)
+			delete(p.owner, k)
+			m.keys--
+		}
+	}
+	p.mu.Unlock()
+	if len(byMember) == 0 {
+		return ErrNotSubscribed
+	}
+	var firstErr error
+	for _, m := range sortedMembers(byMember) {
+		if m.c == nil {
+			continue // placed, never opened: nothing was sent
+		}
+		if err := m.c.Unsubscribe(ctx, requestFor(req, byMember[m])); err != nil && !errors.Is(err, ErrNotSubscribed) && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}
+
+// Shard is one connection slot of a pool as Shards reports it.
+type Shard struct {
+	Index     int  // the slot, 0 for the first
+	Open      bool // a connection was opened for it
+	Capacity  int  // subscriptions it can hold: the plan's, or what its server showed
+	Used      int  // subscriptions placed on it
+	Conn      uint64
+	Subs      []Subscription // where each key lives, with its server state
+	Connected bool
+}
+
+// Shards reports every connection slot: how full it is and which
+// subscriptions live on it.
+func (p *Pool) Shards() []Shard {
+	p.mu.Lock()
+	members := append([]*member(nil), p.members...)
+	shards := make([]Shard, len(members))
+	for i, m := range members {
+		shards[i] = Shard{Index: m.index, Open: m.c != nil, Capacity: m.capacity, Used: m.keys}
+	}
+	p.mu.Unlock()
+	for i, m := range members {
+		if m.c == nil {
+			continue
+		}
+		shards[i].Subs = m.c.Subscriptions()
+		shards[i].Connected = m.c.State() == StateConnected
+		if s := m.c.liveSession(); s != nil {
+			shards[i].Conn = s.seq
+		}
+	}
+	return shards
+}
+
+// Subscriptions lists every wanted subscription of every connection.
+func (p *Pool) Subscriptions() []Subscription {
+	var out []Subscription
+	for _, sh := range p.Shards() {
+		out = append(out, sh.Subs...)
+	}
+	sort.Slice(out, func(i, j int) bool { return lessSub(out[i], out[j]) })
+	return out
+}
+
+// Trades delivers trades from every connection.
+func (p *Pool) Trades() <-chan Trade { return p.trades.ch }
+
+// Candles delivers candles from every connection.
+func (p *Pool) Candles() <-chan Candle { return p.candles.ch }
+
+// Books delivers order books from every connection.
+func (p *Pool) Books() <-chan Book { return p.books.ch }
+
+// Aggregates delivers aggregates from every connection.
+func (p *Pool) Aggregates() <-chan Aggregate { return p.aggregates.ch }
+
+// Indices delivers index values from every connection.
+func (p *Pool) Indices() <-chan Index { return p.indices.ch }
+
+// Events delivers every connection's events.
+func (p *Pool) Events() <-chan Event { return p.events.ch }
+
+// Messages is the ordered stream of every connection, with Ordered set in
+// the template: each connection's values in wire order.
+func (p *Pool) Messages() <-chan Message { return p.messages.ch }
+
+// Next returns the next message of the ordered stream; see
+// WebSocketClient.Next.
+func (p *Pool) Next(ctx context.Context) (Message, error) {
+	if !p.opt.Client.Ordered {
+		return nil, ErrNotOrdered
+	}
+	return nextMessage(ctx, p.messages.ch, p.Err)
+}
+
+// All iterates over the ordered stream until the pool ends.
+func (p *Pool) All() iter.Seq[Message] {
+	if !p.opt.Client.Ordered {
+		return func(func(Message) bool) {}
+	}
+	return allMessages(p.messages.ch)
+}
+
+// Stats sums the counters of every connection over the shared channels.
+func (p *Pool) Stats() Stats {
+	var st Stats
+	p.mu.Lock()
+	members := append([]*member(nil), p.members...)
+	p.mu.Unlock()
+	for _, m := range members {
+		if m.c != nil {
+			s := m.c.Stats()
+			st.Malformed += s.Malformed
+			st.Connections += s.Connections
+			st.Reconnects += s.Reconnects
+			st.Duplicates += s.Duplicates
+		}
+	}
+	p.outlets.stats(&st)
+	return st
+}
+
+// Done is closed when the pool has ended.
+func (p *Pool) Done() <-chan struct{} { return p.done }
+
+// Err says why the pool ended on its own (a connection's final error);
+// nil while it runs and after Close.
+func (p *Pool) Err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// Close closes every connection in order, then every channel. It is
+// idempotent and safe from any goroutine.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	members := append([]*member(nil), p.members...)
+	p.mu.Unlock()
+	p.cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, len(members))
+	for i, m := range members {
+		if m.c == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = m.c.Close()
+		}()
+	}
+	wg.Wait()
+	p.watchers.Wait()
+	p.endOnce.Do(func() {
+		p.outlets.close()
+		close(p.done)
+	})
+	return errors.Join(errs...)
+}
+
+// requestFor is req narrowed to keys (which share its channel and
+// modifiers).
+func requestFor(req SubscribeRequest, keys []subKey) SubscribeRequest {
+	r := SubscribeRequest{Channel: req.Channel, IntradayOddLot: req.IntradayOddLot, AfterHours: req.AfterHours}
+	for _, k := range keys {
+		r.Symbols = append(r.Symbols, k.symbol)
+	}
+	return r
+}
+
+// requestsFor groups keys into one request per channel and modifiers.
+func requestsFor(keys []subKey) []SubscribeRequest {
+	by := map[group][]string{}
+	var order []group
+	for _, k := range keys {
+		g := k.group()
+		if _, ok := by[g]; !ok {
+			order = append(order, g)
+		}
+		by[g] = append(by[g], k.symbol)
+	}
+	out := make([]SubscribeRequest, 0, len(order))
+	for _, g := range order {
+		out = append(out, SubscribeRequest{Channel: g.channel, Symbols: by[g], IntradayOddLot: g.oddLot, AfterHours: g.afterHours})
+	}
+	return out
+}
+
+func sortedMembers[V any](m map[*member]V) []*member {
+	out := make([]*member, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].index < out[j].index })
+	return out
+}
