@@ -63,6 +63,12 @@ type WebSocketClient struct {
 	*outlets                // the client's own, or a pool's shared by its connections
 	shared   bool           // the outlets belong to a pool, which closes them
 	seqs     *atomic.Uint64 // connection numbers, unique across a pool
+	// onLink, set by a pool before Connect, hears when the connection goes
+	// live (true) and when it is lost with a reconnect to follow (false).
+	onLink func(up bool)
+	// limitBackoff waits the longest interval after the server's
+	// connection limit: another process holds the slot.
+	limitBackoff bool
 
 	closeCtx    context.Context // cancelled when Close begins
 	closeCancel context.CancelFunc
@@ -239,6 +245,9 @@ func (c *WebSocketClient) adopt(s *session) bool {
 		c.state = StateConnected
 		c.connections.Add(1)
 		c.mu.Unlock()
+		if c.onLink != nil {
+			c.onLink(true)
+		}
 		return true
 	}
 	c.mu.Unlock()
@@ -390,6 +399,9 @@ func (c *WebSocketClient) lost(s *session, d Disconnected) {
 	c.mu.Unlock()
 	if c.opt.Backfill != nil && d.WillReconnect {
 		c.gaps.lost(c.opt.BackfillHold)
+	}
+	if c.onLink != nil && d.WillReconnect {
+		c.onLink(false)
 	}
 	s.tapClosed(d.Code, d.Reason)
 	c.emit(d)

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Plan is what a Fugle plan allows one API key: a number of connections,
@@ -57,6 +59,42 @@ type PoolOption struct {
 	// opening every connection at Connect. Default false: connections fill
 	// one after another, and the next is opened only when needed.
 	Spread bool
+	// FailoverAfter is how long a connection may stay down before its
+	// subscriptions move to connections with room. What does not fit is
+	// reported (KeysUnplaced) and placed as soon as room appears. Keys never
+	// move back on their own. Default 30 s; negative: off.
+	FailoverAfter time.Duration
+}
+
+// DefaultFailoverAfter is PoolOption.FailoverAfter's default.
+const DefaultFailoverAfter = 30 * time.Second
+
+// KeysMoved: subscriptions moved from one connection slot of a pool to
+// another (From is -1 for keys that had been unplaced). Their values may be
+// missing between the last value on the old connection and the first on
+// the new one.
+type KeysMoved struct {
+	From, To      int
+	Subscriptions []Subscription
+}
+
+// KeysUnplaced: a connection stayed down and the other connections had no
+// room for these subscriptions. They stay wanted, and are placed (with a
+// KeysMoved from -1) as soon as room appears.
+type KeysUnplaced struct {
+	From          int
+	Subscriptions []Subscription
+}
+
+func (KeysMoved) event()    {}
+func (KeysUnplaced) event() {}
+
+func (e KeysMoved) String() string {
+	return fmt.Sprintf("moved %d subscription(s) from connection slot %d to %d", len(e.Subscriptions), e.From, e.To)
+}
+
+func (e KeysUnplaced) String() string {
+	return fmt.Sprintf("%d subscription(s) of connection slot %d have no room: waiting for it", len(e.Subscriptions), e.From)
 }
 
 // Pool spreads subscriptions over the connections a plan allows, behind the
@@ -87,6 +125,7 @@ type Pool struct {
 	mu        sync.Mutex
 	members   []*member
 	owner     map[subKey]*member
+	unplaced  []subKey // wanted, on no connection: waiting for room
 	connected bool
 	closed    bool
 	err       error
@@ -98,9 +137,18 @@ type member struct {
 	c        *WebSocketClient // nil until opened
 	capacity int              // the plan's, or what the server showed
 	keys     int              // subscriptions placed on it
+	down     bool             // its connection is lost and being retried
+	failed   bool             // down past FailoverAfter: its keys moved away
+	timer    *time.Timer      // the failover timer while down
 }
 
-func (m *member) room() int { return max(m.capacity-m.keys, 0) }
+// room is what m can take now: nothing while it has failed over.
+func (m *member) room() int {
+	if m.failed {
+		return 0
+	}
+	return max(m.capacity-m.keys, 0)
+}
 
 // NewPool builds a pool; nothing is dialled until Connect.
 func NewPool(option PoolOption) (*Pool, error) {
@@ -113,6 +161,12 @@ func NewPool(option PoolOption) (*Pool, error) {
 	}
 	if option.Plan.Connections < 1 || option.Plan.SubscriptionsPerConnection < 1 {
 		return nil, fmt.Errorf("%w: a plan needs at least one connection and one subscription per connection", ErrInvalidOption)
+	}
+	switch {
+	case option.FailoverAfter == 0:
+		option.FailoverAfter = DefaultFailoverAfter
+	case option.FailoverAfter < 0:
+		option.FailoverAfter = 0
 	}
 	option.Client = opt
 	p := &Pool{opt: option, cred: cred, done: make(chan struct{}), owner: map[subKey]*member{}}
@@ -136,6 +190,8 @@ func (p *Pool) open(ctx context.Context, m *member) (*WebSocketClient, error) {
 	c := m.c
 	if c == nil {
 		c = newWebSocketClient(p.opt.Client, p.cred, p.outlets, &p.seqs)
+		c.limitBackoff = true
+		c.onLink = func(up bool) { p.link(m, up) }
 		m.c = c
 		p.watchers.Add(1)
 		go p.watch(c)
@@ -163,6 +219,129 @@ func (p *Pool) watch(c *WebSocketClient) {
 		}
 	case <-p.closeCtx.Done():
 	}
+}
+
+// link hears a connection go up or down. Down starts the failover timer;
+// up stops it, and a connection back from a failover takes keys waiting
+// for room.
+func (p *Pool) link(m *member, up bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	if m.timer != nil {
+		m.timer.Stop()
+		m.timer = nil
+	}
+	m.down = !up
+	if up {
+		m.failed = false
+		p.placeWaitingLocked()
+		return
+	}
+	if p.opt.FailoverAfter > 0 {
+		m.timer = time.AfterFunc(p.opt.FailoverAfter, func() { p.failover(m) })
+	}
+}
+
+// failover moves the keys of a connection that stayed down.
+func (p *Pool) failover(m *member) {
+	p.mu.Lock()
+	if p.closed || !m.down || m.failed {
+		p.mu.Unlock()
+		return
+	}
+	m.failed = true
+	var keys []subKey
+	for k, o := range p.owner {
+		if o == m {
+			keys = append(keys, k)
+			delete(p.owner, k)
+		}
+	}
+	m.keys = 0
+	sortKeys(keys)
+	c := m.c
+	p.mu.Unlock()
+	// Disconnected, the member only forgets them: nothing is sent.
+	for _, r := range requestsFor(keys) {
+		_ = c.Unsubscribe(p.closeCtx, r)
+	}
+	p.mu.Lock()
+	if !p.closed {
+		p.moveLocked(keys, m.index)
+	}
+	p.mu.Unlock()
+}
+
+// moveLocked places keys on connections with room and subscribes them
+// there in the background; the rest wait. Called with p.mu held.
+func (p *Pool) moveLocked(keys []subKey, from int) {
+	placed := map[*member][]subKey{}
+	var waiting []subKey
+	for _, k := range keys {
+		var best *member
+		for _, o := range p.members {
+			if o.down || o.room() == 0 {
+				continue
+			}
+			if best == nil || o.room() > best.room() {
+				best = o
+			}
+		}
+		if best == nil {
+			waiting = append(waiting, k)
+			continue
+		}
+		best.keys++
+		p.owner[k] = best
+		placed[best] = append(placed[best], k)
+	}
+	p.unplaced = append(p.unplaced, waiting...)
+	for _, o := range sortedMembers(placed) {
+		p.outlets.emit(KeysMoved{From: from, To: o.index, Subscriptions: subscriptionsOf(placed[o])})
+		p.watchers.Add(1)
+		go p.subscribeMoved(o, placed[o])
+	}
+	if len(waiting) > 0 {
+		p.outlets.emit(KeysUnplaced{From: from, Subscriptions: subscriptionsOf(waiting)})
+	}
+}
+
+// placeWaitingLocked gives waiting keys the room that appeared. Called
+// with p.mu held.
+func (p *Pool) placeWaitingLocked() {
+	if len(p.unplaced) == 0 {
+		return
+	}
+	keys := p.unplaced
+	p.unplaced = nil
+	p.moveLocked(keys, -1)
+}
+
+// subscribeMoved subscribes moved keys on their new connection.
+func (p *Pool) subscribeMoved(m *member, keys []subKey) {
+	defer p.watchers.Done()
+	c, err := p.open(p.closeCtx, m)
+	if err != nil {
+		return
+	}
+	for _, r := range requestsFor(keys) {
+		_ = c.Subscribe(p.closeCtx, r)
+	}
+}
+
+func subscriptionsOf(keys []subKey) []Subscription {
+	out := make([]Subscription, len(keys))
+	for i, k := range keys {
+		out[i] = k.subscription()
+	}
+	return out
+}
+
+func sortKeys(keys []subKey) {
+	sort.Slice(keys, func(i, j int) bool { return lessSub(keys[i].subscription(), keys[j].subscription()) })
 }
 
 // Connect opens the first connection (every connection with Spread) and
@@ -349,15 +528,23 @@ func (p *Pool) Unsubscribe(ctx context.Context, req SubscribeRequest) error {
 		return ErrClosed
 	}
 	byMember := map[*member][]subKey{}
+	found := 0
 	for _, k := range keys {
 		if m := p.owner[k]; m != nil {
 			byMember[m] = append(byMember[m], k)
 			delete(p.owner, k)
 			m.keys--
+			found++
+		} else if i := slices.Index(p.unplaced, k); i >= 0 {
+			p.unplaced = slices.Delete(p.unplaced, i, i+1)
+			found++
 		}
 	}
+	if len(byMember) > 0 {
+		p.placeWaitingLocked() // the room just freed
+	}
 	p.mu.Unlock()
-	if len(byMember) == 0 {
+	if found == 0 {
 		return ErrNotSubscribed
 	}
 	var firstErr error
@@ -491,6 +678,11 @@ func (p *Pool) Close() error {
 	p.mu.Lock()
 	p.closed = true
 	members := append([]*member(nil), p.members...)
+	for _, m := range members {
+		if m.timer != nil {
+			m.timer.Stop()
+		}
+	}
 	p.mu.Unlock()
 	p.cancel()
 	var wg sync.WaitGroup

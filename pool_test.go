@@ -1,10 +1,13 @@
 package marketdata
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-fugle/marketdata/marketdatatest"
 )
@@ -205,5 +208,166 @@ func TestPoolConcurrentUseAndClose(t *testing.T) {
 	}
 	if !isClosed(p.Events()) {
 		t.Fatal("Events open after Close")
+	}
+}
+
+// collectEvents gathers a pool's events in the background until the test
+// ends.
+type poolEvents struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func watchPool(t *testing.T, p *Pool) *poolEvents {
+	pe := &poolEvents{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for e := range p.Events() {
+			pe.mu.Lock()
+			pe.events = append(pe.events, e)
+			pe.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { _ = p.Close(); <-done })
+	return pe
+}
+
+func (pe *poolEvents) find(match func(Event) bool) bool {
+	pe.mu.Lock()
+	defer pe.mu.Unlock()
+	for _, e := range pe.events {
+		if match(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// never twice: every key is on at most one live server connection.
+func assertOnceAtMost(t *testing.T, srv *marketdatatest.Server, syms []string) {
+	t.Helper()
+	for _, s := range syms {
+		if n := srv.Subscribers("trades", s); n > 1 {
+			t.Fatalf("%s subscribed on %d connections at once", s, n)
+		}
+	}
+}
+
+func TestPoolFailoverMovesKeysAndPlacesTheRestWhenRoomAppears(t *testing.T) {
+	srv := newServer(t)
+	var refuse sync.Mutex
+	refusing := false
+	p := newPool(t, srv, Plan{Connections: 2, SubscriptionsPerConnection: 4}, func(o *PoolOption) {
+		o.Spread, o.FailoverAfter = true, 300*time.Millisecond
+		o.Client.ReconnectInitialInterval, o.Client.ReconnectMaxInterval = 20*time.Millisecond, 50*time.Millisecond
+		o.Client.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			refuse.Lock()
+			r := refusing
+			refuse.Unlock()
+			if r {
+				return nil, errors.New("test: the network to this connection is down")
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}
+	})
+	pe := watchPool(t, p)
+	syms := symbolsN(6)
+	if err := p.Subscribe(testCtx(t), SubscribeRequest{Channel: ChannelTrades, Symbols: syms}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(serverCounts(srv)); got != "[3 3]" {
+		t.Fatalf("server holds %s", got)
+	}
+	second := srv.LiveConns()[1]
+	refuse.Lock()
+	refusing = true
+	refuse.Unlock()
+	second.Drop()
+	eventually(t, "the move and the unplaced key", func() bool {
+		return pe.find(func(e Event) bool { m, ok := e.(KeysMoved); return ok && m.From == 1 && m.To == 0 && len(m.Subscriptions) == 1 }) &&
+			pe.find(func(e Event) bool { u, ok := e.(KeysUnplaced); return ok && u.From == 1 && len(u.Subscriptions) == 2 })
+	})
+	eventually(t, "the moved key on the first connection", func() bool { return srv.SubscriptionCount() == 4 })
+	assertOnceAtMost(t, srv, syms)
+	refuse.Lock()
+	refusing = false
+	refuse.Unlock()
+	eventually(t, "the waiting keys placed once the connection is back", func() bool {
+		return pe.find(func(e Event) bool { m, ok := e.(KeysMoved); return ok && m.From == -1 && len(m.Subscriptions) == 2 })
+	})
+	eventually(t, "every key on the server", func() bool { return srv.SubscriptionCount() == 6 })
+	for _, s := range syms {
+		if n := srv.Subscribers("trades", s); n != 1 {
+			t.Fatalf("%s on %d connections", s, n)
+		}
+	}
+	if len(p.Subscriptions()) != 6 {
+		t.Fatalf("subscriptions %v", p.Subscriptions())
+	}
+}
+
+// Another process takes the dropped connection's slot: the connection is
+// refused by the limit, its keys move, and it comes back when the slot frees.
+func TestPoolFailoverWithAForeignClientHoldingASlot(t *testing.T) {
+	srv := newServer(t, marketdatatest.WithMaxConnections(2))
+	p := newPool(t, srv, Plan{Connections: 2, SubscriptionsPerConnection: 5}, func(o *PoolOption) {
+		o.Spread, o.FailoverAfter = true, 500*time.Millisecond
+		o.Client.ReconnectInitialInterval, o.Client.ReconnectMaxInterval = 300*time.Millisecond, 400*time.Millisecond
+	})
+	pe := watchPool(t, p)
+	syms := symbolsN(4)
+	if err := p.Subscribe(testCtx(t), SubscribeRequest{Channel: ChannelTrades, Symbols: syms}); err != nil {
+		t.Fatal(err)
+	}
+	foreign := newClient(t, srv, func(o *WebSocketClientOption) {
+		o.RetryConnect, o.ReconnectInitialInterval, o.ReconnectMaxInterval = true, 10*time.Millisecond, 20*time.Millisecond
+	})
+	foreignUp := make(chan error, 1)
+	go func() { foreignUp <- foreign.Connect(testCtx(t)) }()
+	srv.LiveConns()[1].Drop()
+	if err := <-foreignUp; err != nil {
+		t.Fatalf("the foreign client never got the slot: %v", err)
+	}
+	eventually(t, "the keys moved to the first connection", func() bool {
+		return pe.find(func(e Event) bool { m, ok := e.(KeysMoved); return ok && m.From == 1 && m.To == 0 && len(m.Subscriptions) == 2 })
+	})
+	eventually(t, "all four on the first connection", func() bool { return srv.Subscribers("trades", syms[0])+srv.Subscribers("trades", syms[3]) == 2 && srv.SubscriptionCount() == 4 })
+	assertOnceAtMost(t, srv, syms)
+	if err := foreign.Close(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the pool's second connection back", func() bool { return srv.AuthenticatedCount() >= 2 && p.Shards()[1].Connected })
+	assertOnceAtMost(t, srv, syms)
+	if sh := p.Shards(); sh[0].Used != 4 || sh[1].Used != 0 {
+		t.Fatalf("keys moved back on their own: %+v", sh)
+	}
+}
+
+// A connection that drops and comes back faster than FailoverAfter keeps
+// its keys: nothing moves.
+func TestPoolDoesNotFlap(t *testing.T) {
+	srv := newServer(t)
+	p := newPool(t, srv, Plan{Connections: 2, SubscriptionsPerConnection: 4}, func(o *PoolOption) {
+		o.Spread, o.FailoverAfter = true, time.Second
+		o.Client.ReconnectInitialInterval, o.Client.ReconnectMaxInterval = 10*time.Millisecond, 20*time.Millisecond
+	})
+	pe := watchPool(t, p)
+	if err := p.Subscribe(testCtx(t), SubscribeRequest{Channel: ChannelTrades, Symbols: symbolsN(4)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 8; i++ { // a drop every 200 ms for 1.6 s
+		conns := srv.LiveConns()
+		if len(conns) == 2 {
+			conns[1].Drop()
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if pe.find(func(e Event) bool { _, ok := e.(KeysMoved); return ok }) || pe.find(func(e Event) bool { _, ok := e.(KeysUnplaced); return ok }) {
+		t.Fatal("keys moved while the connection flapped faster than FailoverAfter")
+	}
+	if sh := p.Shards(); sh[0].Used != 2 || sh[1].Used != 2 {
+		t.Fatalf("shards %+v", sh)
 	}
 }

@@ -114,6 +114,9 @@ func (c *WebSocketClient) redial(ctx context.Context, b backoff.BackOff, cause e
 		if delay == backoff.Stop || (c.opt.ReconnectMaxAttempts > 0 && attempt > c.opt.ReconnectMaxAttempts) {
 			return nil, attempt - 1, fmt.Errorf("%w after %d attempt(s): %w", ErrReconnectExhausted, attempt-1, lastErr)
 		}
+		if c.limitBackoff && isConnectionLimit(lastErr) {
+			delay = c.opt.ReconnectMaxInterval
+		}
 		c.emit(Reconnecting{Attempt: attempt, Delay: delay, Err: lastErr})
 		t := time.NewTimer(delay)
 		select {
@@ -138,4 +141,19 @@ func (c *WebSocketClient) redial(ctx context.Context, b backoff.BackOff, cause e
 		}
 		lastErr = err
 	}
+}
+
+// isConnectionLimit reports the server's refusal of a connection over the
+// plan's limit: error 1001 during authentication, or close 1001 with the
+// reason "Maximum number of connections reached".
+func isConnectionLimit(err error) bool {
+	var se *ServerError
+	var ce *CloseError
+	switch {
+	case errors.As(err, &se):
+		return se.Code == CodeLimitExceeded
+	case errors.As(err, &ce):
+		return ce.Code == websocket.CloseGoingAway && ce.Reason == "Maximum number of connections reached"
+	}
+	return false
 }
