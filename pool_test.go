@@ -286,7 +286,10 @@ func TestPoolFailoverMovesKeysAndPlacesTheRestWhenRoomAppears(t *testing.T) {
 	refuse.Unlock()
 	second.Drop()
 	eventually(t, "the move and the unplaced key", func() bool {
-		return pe.find(func(e Event) bool { m, ok := e.(KeysMoved); return ok && m.From == 1 && m.To == 0 && len(m.Subscriptions) == 1 }) &&
+		return pe.find(func(e Event) bool {
+			m, ok := e.(KeysMoved)
+			return ok && m.From == 1 && m.To == 0 && len(m.Subscriptions) == 1
+		}) &&
 			pe.find(func(e Event) bool { u, ok := e.(KeysUnplaced); return ok && u.From == 1 && len(u.Subscriptions) == 2 })
 	})
 	eventually(t, "the moved key on the first connection", func() bool { return srv.SubscriptionCount() == 4 })
@@ -331,9 +334,14 @@ func TestPoolFailoverWithAForeignClientHoldingASlot(t *testing.T) {
 		t.Fatalf("the foreign client never got the slot: %v", err)
 	}
 	eventually(t, "the keys moved to the first connection", func() bool {
-		return pe.find(func(e Event) bool { m, ok := e.(KeysMoved); return ok && m.From == 1 && m.To == 0 && len(m.Subscriptions) == 2 })
+		return pe.find(func(e Event) bool {
+			m, ok := e.(KeysMoved)
+			return ok && m.From == 1 && m.To == 0 && len(m.Subscriptions) == 2
+		})
 	})
-	eventually(t, "all four on the first connection", func() bool { return srv.Subscribers("trades", syms[0])+srv.Subscribers("trades", syms[3]) == 2 && srv.SubscriptionCount() == 4 })
+	eventually(t, "all four on the first connection", func() bool {
+		return srv.Subscribers("trades", syms[0])+srv.Subscribers("trades", syms[3]) == 2 && srv.SubscriptionCount() == 4
+	})
 	assertOnceAtMost(t, srv, syms)
 	if err := foreign.Close(); err != nil {
 		t.Fatal(err)
