@@ -742,3 +742,83 @@ func sortedMembers[V any](m map[*member]V) []*member {
 	sort.Slice(out, func(i, j int) bool { return out[i].index < out[j].index })
 	return out
 }
+
+// Rebalance spreads the subscriptions evenly over the connections that are
+// up, opening the plan's other connections if needed. Each key that moves
+// is unsubscribed from its connection, then subscribed on the new one, so
+// it is never on two at once; a KeysMoved event marks where its values may
+// have a gap. Keys never move on their own except by failover.
+func (p *Pool) Rebalance(ctx context.Context) error {
+	for _, m := range p.members {
+		if _, err := p.open(ctx, m); err != nil {
+			return err
+		}
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	var up []*member
+	total := 0
+	for _, m := range p.members {
+		if !m.down && !m.failed {
+			up = append(up, m)
+			total += m.keys
+		}
+	}
+	if len(up) < 2 {
+		p.mu.Unlock()
+		return nil
+	}
+	target := (total + len(up) - 1) / len(up)
+	byMember := map[*member][]subKey{}
+	for k, m := range p.owner {
+		byMember[m] = append(byMember[m], k)
+	}
+	type move struct {
+		from, to *member
+		keys     []subKey
+	}
+	var moves []move
+	for _, from := range up {
+		ks := byMember[from]
+		sortKeys(ks)
+		for from.keys > target {
+			var to *member
+			for _, o := range up {
+				if o.keys < target && o.room() > 0 {
+					to = o
+					break
+				}
+			}
+			if to == nil {
+				break
+			}
+			k := ks[len(ks)-1]
+			ks = ks[:len(ks)-1]
+			from.keys--
+			to.keys++
+			p.owner[k] = to
+			if n := len(moves); n > 0 && moves[n-1].from == from && moves[n-1].to == to {
+				moves[n-1].keys = append(moves[n-1].keys, k)
+			} else {
+				moves = append(moves, move{from, to, []subKey{k}})
+			}
+		}
+	}
+	p.mu.Unlock()
+	var firstErr error
+	for _, mv := range moves {
+		p.outlets.emit(KeysMoved{From: mv.from.index, To: mv.to.index, Subscriptions: subscriptionsOf(mv.keys)})
+		for _, r := range requestsFor(mv.keys) {
+			if err := mv.from.c.Unsubscribe(ctx, r); err != nil && !errors.Is(err, ErrNotSubscribed) && firstErr == nil {
+				firstErr = err
+			}
+			if err := mv.to.c.Subscribe(ctx, r); err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	return firstErr
+}

@@ -379,3 +379,30 @@ func TestPoolDoesNotFlap(t *testing.T) {
 		t.Fatalf("shards %+v", sh)
 	}
 }
+
+func TestPoolRebalanceSpreadsOnRequest(t *testing.T) {
+	srv := newServer(t)
+	p := newPool(t, srv, Plan{Connections: 2, SubscriptionsPerConnection: 10}, nil)
+	syms := symbolsN(8)
+	if err := p.Subscribe(testCtx(t), SubscribeRequest{Channel: ChannelTrades, Symbols: syms}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(serverCounts(srv)); got != "[8]" {
+		t.Fatalf("server holds %s before, want [8]", got)
+	}
+	if err := p.Rebalance(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(serverCounts(srv)); got != "[4 4]" {
+		t.Fatalf("server holds %s after Rebalance, want [4 4]", got)
+	}
+	for _, s := range syms {
+		if n := srv.Subscribers("trades", s); n != 1 {
+			t.Fatalf("%s on %d connections", s, n)
+		}
+		srv.Publish("trades", s, tradeJSON(s, 1))
+	}
+	for range syms {
+		receive(t, p.Trades())
+	}
+}
