@@ -6,6 +6,8 @@
 // from that, saying so on stderr. -endpoint takes a streaming URL or a base
 // URL such as the one cmd/mockserver prints (ws://127.0.0.1:8080/marketdata),
 // composed as the official SDKs do. -v logs the client's life to stderr.
+// -plan free|developer|advanced|NxM streams through a pool of the plan's
+// connections, for more subscriptions than one connection holds.
 // Ctrl-C (or -for) closes the connection in order and exits 0.
 package main
 
@@ -44,6 +46,7 @@ type config struct {
 	rate       float64
 	verbose    bool
 	record     string
+	plan       marketdata.Plan
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -61,6 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&cfg.rate, "rate", 5, "simulated feed: frames per second per subscription")
 	fs.BoolVar(&cfg.verbose, "v", false, "log connects, reconnects, retries and drops to stderr")
 	fs.StringVar(&cfg.record, "record", "", "record the session's frames to this file (.ndjson, .ndjson.gz or .ndjson.zst)")
+	plan := fs.String("plan", "", "stream through a pool of this plan's connections: free, developer, advanced or NxM (connections x subscriptions each)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -77,6 +81,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		default:
 			return cfg, fmt.Errorf("unknown channel %q", ch)
 		}
+	}
+	if *plan != "" {
+		p, err := parsePlan(*plan)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.plan = p
 	}
 	if len(cfg.symbols) == 0 || len(cfg.channels) == 0 {
 		return cfg, errors.New("need at least one symbol and one channel")
@@ -135,7 +146,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}()
 	}
 
-	client, err := marketdata.NewWebSocketClient(opt)
+	var client marketdata.Stream
+	if cfg.plan != (marketdata.Plan{}) {
+		client, err = marketdata.NewPool(marketdata.PoolOption{Client: opt, Plan: cfg.plan})
+	} else {
+		client, err = marketdata.NewWebSocketClient(opt)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "stream:", err)
 		return 2
@@ -200,6 +216,23 @@ func connect(ctx context.Context, c marketdata.Stream, p printer, stderr io.Writ
 			p.message(m)
 		}
 	}
+}
+
+// parsePlan reads -plan: a published plan's name or NxM.
+func parsePlan(s string) (marketdata.Plan, error) {
+	switch s {
+	case "free":
+		return marketdata.PlanFree, nil
+	case "developer":
+		return marketdata.PlanDeveloper, nil
+	case "advanced":
+		return marketdata.PlanAdvanced, nil
+	}
+	var p marketdata.Plan
+	if n, err := fmt.Sscanf(s, "%dx%d", &p.Connections, &p.SubscriptionsPerConnection); err != nil || n != 2 || p.Connections < 1 || p.SubscriptionsPerConnection < 1 {
+		return p, fmt.Errorf("-plan %q: want free, developer, advanced or NxM such as 2x300", s)
+	}
+	return p, nil
 }
 
 // productOf names the product an endpoint streams.
