@@ -2,6 +2,7 @@ package marketdata_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -191,4 +192,36 @@ func Example_quickStart() {
 			log.Println(e) // connected, disconnected, reconnecting, dropped, errors...
 		}
 	}
+}
+
+// A pool spreads subscriptions over the plan's connections behind the same
+// API: here five symbols on connections that hold three each.
+func ExampleNewPool() {
+	srv := marketdatatest.NewServer(marketdatatest.WithAPIKey("demo-key"), marketdatatest.WithMaxSubscriptions(3))
+	defer srv.Close()
+	pool, err := marketdata.NewPool(marketdata.PoolOption{
+		Client: marketdata.WebSocketClientOption{APIKey: "demo-key", Endpoint: srv.StockURL()},
+		Plan:   marketdata.Plan{Connections: 2, SubscriptionsPerConnection: 3},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	ctx := context.Background()
+	if err := pool.Connect(ctx); err != nil {
+		log.Fatal(err)
+	}
+	err = pool.Subscribe(ctx, marketdata.SubscribeRequest{Channel: marketdata.ChannelTrades, Symbols: []string{"2330", "2317", "2454", "2412", "2308"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, sh := range pool.Shards() {
+		fmt.Printf("connection %d: %d of %d\n", sh.Index, sh.Used, sh.Capacity)
+	}
+	err = pool.Subscribe(ctx, marketdata.SubscribeRequest{Channel: marketdata.ChannelBooks, Symbols: []string{"2330", "2317"}})
+	fmt.Println(errors.Is(err, marketdata.ErrPlanFull), err)
+	// Output:
+	// connection 0: 3 of 3
+	// connection 1: 2 of 3
+	// true marketdata: the plan has no room: 2 subscription(s) requested, 1 free of 6
 }
