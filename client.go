@@ -273,6 +273,15 @@ func (c *WebSocketClient) usable() error {
 	return nil
 }
 
+// liveSeqLocked is the live connection's number, 0 when there is none.
+// Called with c.mu held.
+func (c *WebSocketClient) liveSeqLocked() uint64 {
+	if c.sess == nil {
+		return 0
+	}
+	return c.sess.seq
+}
+
 func (c *WebSocketClient) liveSession() *session {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -372,18 +381,6 @@ func (c *WebSocketClient) supervise(s *session) {
 		}
 		restoring = true
 	}
-}
-
-// answersRequest reports whether an error frame can be the answer to a
-// subscribe or unsubscribe frame. The protocol has no request ids, so an
-// error about something else (a ping sent before authenticating, an auth
-// timeout) must not be taken for a refused subscription.
-func answersRequest(e *ServerError) bool {
-	switch e.Code {
-	case 0, CodeLimitExceeded, CodeValidationFailed:
-		return true
-	}
-	return false
 }
 
 // lost records that s is gone and reports it.
@@ -545,5 +542,28 @@ func (c *WebSocketClient) serve(s *session, restoring bool) error {
 				ackTimer.Stop()
 			}
 		}
+	}
+}
+
+// Ping sends a JSON ping and returns the round-trip time to its pong.
+// The server counts every pong as an action, so ping sparingly.
+func (c *WebSocketClient) Ping(ctx context.Context) (time.Duration, error) {
+	s := c.liveSession()
+	if s == nil {
+		return 0, ErrNotConnected
+	}
+	start := time.Now()
+	done, forget, err := s.ping(fmt.Sprintf("ping-%d", c.pingSeq.Add(1)))
+	if err != nil {
+		return 0, err
+	}
+	defer forget()
+	select {
+	case <-done:
+		return time.Since(start), nil
+	case <-s.readerDone:
+		return 0, ErrNotConnected
+	case <-ctx.Done():
+		return 0, ctx.Err()
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/go-fugle/marketdata/messages"
 )
@@ -202,20 +201,7 @@ func (c *WebSocketClient) Subscribe(ctx context.Context, req SubscribeRequest) e
 		c.mu.Unlock()
 		return err
 	}
-	w := newWaiter()
-	for _, k := range keys {
-		e := c.subs.wanted[k]
-		if e == nil {
-			c.subs.added++
-			e = &entry{key: k, order: c.subs.added}
-			c.subs.wanted[k] = e
-		}
-		if c.sess != nil && e.conn == c.sess.seq {
-			continue // already active
-		}
-		e.waiters = append(e.waiters, w)
-		w.remaining++
-	}
+	w := c.subs.want(keys, c.liveSeqLocked())
 	pending := w.remaining // the supervisor may resolve w as soon as the lock is released
 	c.mu.Unlock()
 	if pending == 0 {
@@ -240,28 +226,7 @@ func (c *WebSocketClient) Unsubscribe(ctx context.Context, req SubscribeRequest)
 		c.mu.Unlock()
 		return err
 	}
-	found := 0
-	w := newWaiter()
-	ids := map[string]bool{}
-	for _, k := range keys {
-		e := c.subs.wanted[k]
-		if e == nil {
-			continue
-		}
-		found++
-		delete(c.subs.wanted, k)
-		for _, pw := range e.waiters {
-			pw.resolve(ErrUnsubscribed)
-		}
-		if c.sess != nil && e.conn == c.sess.seq && e.id != "" && !ids[e.id] {
-			ids[e.id] = true
-			if c.subs.staleConn != c.sess.seq {
-				c.subs.stale, c.subs.staleConn = map[string][]*waiter{}, c.sess.seq
-			}
-			c.subs.stale[e.id] = append(c.subs.stale[e.id], w)
-			w.remaining++
-		}
-	}
+	w, found := c.subs.unwant(keys, c.liveSeqLocked())
 	pending := w.remaining
 	c.mu.Unlock()
 	if found == 0 {
@@ -279,13 +244,17 @@ func (c *WebSocketClient) Unsubscribe(ctx context.Context, req SubscribeRequest)
 func (c *WebSocketClient) Subscriptions() []Subscription {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]Subscription, 0, len(c.subs.wanted))
-	for _, e := range c.subs.wanted {
+	return c.subs.list(c.liveSeqLocked())
+}
+
+// list reports every wanted subscription, sorted, active or not on
+// connection live. Called with c.mu held.
+func (r *registry) list(live uint64) []Subscription {
+	out := make([]Subscription, 0, len(r.wanted))
+	for _, e := range r.wanted {
 		s := e.key.subscription()
-		s.ID = e.id
-		s.Active = c.sess != nil && e.conn == c.sess.seq
-		if !s.Active {
-			s.ID = ""
+		if s.Active = live != 0 && e.conn == live; s.Active {
+			s.ID = e.id
 		}
 		out = append(out, s)
 	}
@@ -315,6 +284,56 @@ func (c *WebSocketClient) ListSubscriptions() error {
 		return ErrNotConnected
 	}
 	return s.send(subscriptionsFrame)
+}
+
+// want adds keys to the wanted set and returns a waiter for those not yet
+// active on connection live (0: none). Called with c.mu held.
+func (r *registry) want(keys []subKey, live uint64) *waiter {
+	w := newWaiter()
+	for _, k := range keys {
+		e := r.wanted[k]
+		if e == nil {
+			r.added++
+			e = &entry{key: k, order: r.added}
+			r.wanted[k] = e
+		}
+		if live != 0 && e.conn == live {
+			continue // already active
+		}
+		e.waiters = append(e.waiters, w)
+		w.remaining++
+	}
+	return w
+}
+
+// unwant drops keys from the wanted set. Those active on connection live
+// have their ids queued for an unsubscribe frame (unless another wanted key
+// shares the id); the waiter resolves when the server has answered. It
+// returns how many of keys were wanted. Called with c.mu held.
+func (r *registry) unwant(keys []subKey, live uint64) (*waiter, int) {
+	found := 0
+	w := newWaiter()
+	ids := map[string]bool{}
+	for _, k := range keys {
+		e := r.wanted[k]
+		if e == nil {
+			continue
+		}
+		found++
+		delete(r.wanted, k)
+		for _, pw := range e.waiters {
+			pw.resolve(ErrUnsubscribed)
+		}
+		if live != 0 && e.conn == live && e.id != "" && !ids[e.id] {
+			ids[e.id] = true
+			if r.staleConn != live {
+				r.stale, r.staleConn = map[string][]*waiter{}, live
+			}
+			r.stale[e.id] = append(r.stale[e.id], w)
+			w.remaining++
+		}
+	}
+	return w, found
 }
 
 // nextRequest picks the next frame that brings the connection closer to the
@@ -546,27 +565,16 @@ func (r *registry) active(seq uint64) []Subscription {
 	return out
 }
 
-// Ping sends a JSON ping and returns the round-trip time to its pong.
-// The server counts every pong as an action, so ping sparingly.
-func (c *WebSocketClient) Ping(ctx context.Context) (time.Duration, error) {
-	s := c.liveSession()
-	if s == nil {
-		return 0, ErrNotConnected
+// answersRequest reports whether an error frame can be the answer to a
+// subscribe or unsubscribe frame. The protocol has no request ids, so an
+// error about something else (a ping sent before authenticating, an auth
+// timeout) must not be taken for a refused subscription.
+func answersRequest(e *ServerError) bool {
+	switch e.Code {
+	case 0, CodeLimitExceeded, CodeValidationFailed:
+		return true
 	}
-	start := time.Now()
-	done, forget, err := s.ping(fmt.Sprintf("ping-%d", c.pingSeq.Add(1)))
-	if err != nil {
-		return 0, err
-	}
-	defer forget()
-	select {
-	case <-done:
-		return time.Since(start), nil
-	case <-s.readerDone:
-		return 0, ErrNotConnected
-	case <-ctx.Done():
-		return 0, ctx.Err()
-	}
+	return false
 }
 
 // activeInOrder lists the subscriptions active on connection seq in the
