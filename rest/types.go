@@ -134,12 +134,12 @@ type SymbolName struct {
 // A bar's price fields are present only when selected with Fields (and
 // turnover and change not on minute timeframes), hence the pointers.
 type HistoricalCandles struct {
-	Symbol    string            `json:"symbol"`
-	Type      string            `json:"type"`
-	Exchange  string            `json:"exchange"`
-	Market    string            `json:"market"`
-	Timeframe string            `json:"timeframe,omitempty"`
-	Adjusted  bool              `json:"adjusted,omitempty"`
+	Symbol    string             `json:"symbol"`
+	Type      string             `json:"type"`
+	Exchange  string             `json:"exchange"`
+	Market    string             `json:"market"`
+	Timeframe string             `json:"timeframe,omitempty"`
+	Adjusted  bool               `json:"adjusted,omitempty"`
 	Data      []HistoricalCandle `json:"data"`
 }
 
