@@ -154,6 +154,10 @@ func (c *Client) String() string {
 // GoString is String, for %#v.
 func (c *Client) GoString() string { return c.String() }
 
+// CloseIdleConnections closes the kept-alive connections of the client's
+// HTTP client that are idle; calls may go on afterwards.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
 // NewClient validates opt and returns a Client. The error matches
 // ErrInvalidOption.
 func NewClient(opt Option) (*Client, error) {
