@@ -59,7 +59,8 @@ type RESTRequest struct {
 	Credential string
 	// Header holds the request headers without the credential headers.
 	Header http.Header
-	// Status is the status the server answered with.
+	// Status is the status the server answered with, 0 while the request
+	// is being answered.
 	Status int
 }
 
@@ -236,7 +237,8 @@ func (s *Server) HandleREST(path string, status int, body []byte) {
 	s.rest.canned[path] = canned{status, append([]byte(nil), body...)}
 }
 
-// RESTRequests returns the REST requests received so far, in order.
+// RESTRequests returns the REST requests received so far, in order of
+// arrival, those still being answered included.
 func (s *Server) RESTRequests() []RESTRequest {
 	s.rest.mu.Lock()
 	defer s.rest.mu.Unlock()
@@ -252,8 +254,7 @@ func (s *Server) OnRESTRequest(fn func(RESTRequest)) {
 	s.rest.mu.Unlock()
 }
 
-// WaitForRESTRequests waits until n REST requests have been answered in
-// total.
+// WaitForRESTRequests waits until n REST requests have arrived in total.
 func (s *Server) WaitForRESTRequests(ctx context.Context, n int) error {
 	err := s.Wait(ctx, func() bool { return len(s.RESTRequests()) >= n })
 	if err != nil {
@@ -376,18 +377,22 @@ func (s *Server) answerREST(nc net.Conn, br *bufio.Reader, req *http.Request) re
 	}
 	r := s.rest
 	r.mu.Lock()
+	idx := len(r.requests)
+	r.requests = append(r.requests, rec)
 	hook, latency := r.onRequest, r.latency
 	r.mu.Unlock()
+	s.notify()
 	if hook != nil {
 		hook(rec)
 	}
+	var a restAnswer
 	if latency > 0 && !s.waitLatency(nc, br, latency) {
-		return restAnswer{status: http.StatusServiceUnavailable, body: statusBody(http.StatusServiceUnavailable)}
+		a = restAnswer{status: http.StatusServiceUnavailable, body: statusBody(http.StatusServiceUnavailable)}
+	} else {
+		a = s.routeREST(req, len(kinds) == 1 && value != "" && s.credentialOK(kind, value), kind+"\x00"+value)
 	}
-	a := s.routeREST(req, len(kinds) == 1 && value != "" && s.credentialOK(kind, value), kind+"\x00"+value)
-	rec.Status = a.status
 	r.mu.Lock()
-	r.requests = append(r.requests, rec)
+	r.requests[idx].Status = a.status
 	r.mu.Unlock()
 	s.notify()
 	return a
