@@ -263,9 +263,14 @@ func (s *Server) WaitForRESTRequests(ctx context.Context, n int) error {
 	return nil
 }
 
-// isRESTPath reports whether path is under the REST API.
+// isRESTPath reports whether path is under the REST API: below a product
+// of v1.0, and not below its streaming endpoint.
 func isRESTPath(path string) bool {
-	return strings.HasPrefix(path, "/marketdata/v1.0/stock/") || strings.HasPrefix(path, "/marketdata/v1.0/futopt/")
+	rest, ok := strings.CutPrefix(path, "/marketdata/v1.0/stock/")
+	if !ok {
+		rest, ok = strings.CutPrefix(path, "/marketdata/v1.0/futopt/")
+	}
+	return ok && rest != "streaming" && !strings.HasPrefix(rest, "streaming/")
 }
 
 // restAnswer is a response before it is written.

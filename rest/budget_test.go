@@ -187,7 +187,8 @@ func TestBudgetSharedByClients(t *testing.T) {
 func TestBudgetAllowAndHold(t *testing.T) {
 	clk := newFakeClock(0)
 	b := newBudget(2, clk)
-	if !b.Allow() || !b.Allow() || b.Allow() {
+	first, second, third := b.Allow(), b.Allow(), b.Allow()
+	if !first || !second || third {
 		t.Fatal("two slots, then none")
 	}
 	clk.now = clk.now.Add(time.Minute)
