@@ -314,22 +314,28 @@ func (s *Server) restQuote(rq restQuery) (int, []byte) {
 	}
 	q := struct {
 		head
-		OpenPrice   float64 `json:"openPrice"`
-		OpenTime    int64   `json:"openTime"`
-		HighPrice   float64 `json:"highPrice"`
-		HighTime    int64   `json:"highTime"`
-		LowPrice    float64 `json:"lowPrice"`
-		LowTime     int64   `json:"lowTime"`
-		ClosePrice  float64 `json:"closePrice"`
-		CloseTime   int64   `json:"closeTime"`
-		AvgPrice    float64 `json:"avgPrice"`
-		LastPrice   float64 `json:"lastPrice"`
-		LastSize    int64   `json:"lastSize"`
-		Total       total   `json:"total"`
-		LastTrade   last    `json:"lastTrade"`
-		Serial      int64   `json:"serial"`
-		LastUpdated int64   `json:"lastUpdated"`
-	}{head: h}
+		Name           string  `json:"name,omitempty"`
+		ReferencePrice float64 `json:"referencePrice"`
+		OpenPrice      float64 `json:"openPrice"`
+		OpenTime       int64   `json:"openTime"`
+		HighPrice      float64 `json:"highPrice"`
+		HighTime       int64   `json:"highTime"`
+		LowPrice       float64 `json:"lowPrice"`
+		LowTime        int64   `json:"lowTime"`
+		ClosePrice     float64 `json:"closePrice"`
+		CloseTime      int64   `json:"closeTime"`
+		AvgPrice       float64 `json:"avgPrice"`
+		Change         float64 `json:"change"`
+		ChangePercent  float64 `json:"changePercent"`
+		LastPrice      float64 `json:"lastPrice"`
+		LastSize       int64   `json:"lastSize"`
+		Total          total   `json:"total"`
+		LastTrade      last    `json:"lastTrade"`
+		Serial         int64   `json:"serial"`
+		LastUpdated    int64   `json:"lastUpdated"`
+	}{head: h, Name: names[rq.symbol]}
+	// The first trade's price stands in for the reference price.
+	q.ReferencePrice = real[len(real)-1].price
 	for i := len(real) - 1; i >= 0; i-- {
 		t := real[i]
 		if q.OpenTime == 0 {
@@ -347,6 +353,8 @@ func (s *Server) restQuote(rq restQuery) (int, []byte) {
 	}
 	t := real[0]
 	q.ClosePrice, q.CloseTime, q.LastPrice, q.LastSize = t.price, t.time, t.price, t.size
+	q.Change = math.Round((t.price-q.ReferencePrice)*100) / 100
+	q.ChangePercent = math.Round(q.Change/q.ReferencePrice*10000) / 100
 	if q.Total.TradeVolume > 0 {
 		q.AvgPrice = math.Round(q.Total.TradeValue/float64(q.Total.TradeVolume)*100) / 100
 	}
