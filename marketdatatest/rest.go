@@ -141,10 +141,9 @@ func (r *restState) record(channel, symbol string, b []byte, framed bool) {
 	r.mu.Lock()
 	l := append(r.series[k], storedPayload{b, framed})
 	if len(l) > r.keep {
+		// A new array: answers being built may still read the old one.
 		drop := max(len(l)/4, 1)
-		n := copy(l, l[drop:])
-		clear(l[n:])
-		l = l[:n]
+		l = append(make([]storedPayload, 0, r.keep+1), l[drop:]...)
 	}
 	r.series[k] = l
 	r.mu.Unlock()
