@@ -441,7 +441,7 @@ func (s *Server) routeREST(req *http.Request, authorized bool, who string) restA
 		}
 	}
 	r.mu.Unlock()
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+	if req.Method != http.MethodGet {
 		return restAnswer{status: http.StatusNotFound, body: notFoundBody(req.URL.Path)}
 	}
 	if !authorized {

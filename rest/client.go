@@ -39,6 +39,11 @@ const (
 	DefaultRetryMaxInterval     = 30 * time.Second
 )
 
+// MaxRetryAfter is the longest Retry-After the client waits out; an answer
+// asking for longer is returned as the call's error. The service asks for
+// 60 seconds.
+const MaxRetryAfter = 5 * time.Minute
+
 // Option configures a Client. Set exactly one credential, or none and the
 // FUGLE_API_KEY environment variable.
 //
@@ -372,6 +377,9 @@ func (c *Client) get(ctx context.Context, path string, query url.Values) ([]byte
 			return nil, display, err
 		}
 		delay := bo.NextBackOff()
+		if retryAfter > MaxRetryAfter {
+			return nil, display, err // not worth holding a call for
+		}
 		if retryAfter > 0 {
 			delay = retryAfter
 			c.budget.holdUntil(time.Now().Add(retryAfter))
@@ -401,6 +409,9 @@ func lastOr(last error, display string, ctxErr error) error {
 // retryable: 429, 5xx and transport failures, unless the context is over.
 func retryable(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
+		return false
+	}
+	if errors.Is(err, ErrInvalidRequest) {
 		return false
 	}
 	var ae *APIError

@@ -31,6 +31,10 @@ var (
 	ErrMalformedResponse = errors.New("rest: malformed response")
 	// ErrResponseTooLarge: a response body exceeded Option.MaxBodySize.
 	ErrResponseTooLarge = errors.New("rest: response body over the size limit")
+	// ErrPagingStalled: AllTrades read several pages in a row without a
+	// trade it had not seen: the server ignores offset, or trades arrive
+	// faster than the pages are read.
+	ErrPagingStalled = errors.New("rest: paging brings no new trades")
 )
 
 // maxErrorBody bounds what an APIError or ResponseError keeps of a body.

@@ -284,3 +284,18 @@ func TestServerNeverAnswers(t *testing.T) {
 	}
 	noSecret(t, err, testKey)
 }
+
+func TestLongRetryAfterNotWaited(t *testing.T) {
+	srv := newMock(t)
+	srv.FailREST(marketdatatest.RESTFailure{Status: 429, Header: http.Header{"Retry-After": {"3600"}}, Times: 1})
+	c := newClient(t, srv.RESTURL(), Option{Timeout: -1})
+	start := time.Now()
+	_, err := c.Stock.Intraday.Quote(testContext(t), "2330", IntradayParams{})
+	var ae *APIError
+	if !errors.Is(err, ErrRateLimited) || !errors.As(err, &ae) || ae.RetryAfter != time.Hour {
+		t.Fatalf("%v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("waited %v", d)
+	}
+}

@@ -7,8 +7,8 @@ import (
 
 // FutOpt groups the futures and options endpoints, as the official SDKs do.
 type FutOpt struct {
-	Intraday   FutOptIntraday
-	Historical FutOptHistorical
+	Intraday   FutOptIntraday   // /futopt/intraday
+	Historical FutOptHistorical // /futopt/historical
 }
 
 // FutOptIntraday calls /futopt/intraday. Symbols are contract codes

@@ -13,6 +13,9 @@ import (
 // accepts is not documented.
 const DefaultPageSize = 50
 
+// maxStalledPages is how many pages in a row may bring nothing new.
+const maxStalledPages = 8
+
 // AllTradesParams are the parameters of AllTrades.
 type AllTradesParams struct {
 	// OddLot selects odd-lot trades (stock only).
@@ -35,7 +38,8 @@ type AllTradesParams struct {
 // the pages, so a row may come twice but none is skipped: each trade is
 // yielded once, by serial (by time, price and size for a row without one).
 // Every page draws on the budget. An error ends the walk after being yielded
-// with a zero Trade.
+// with a zero Trade; ErrPagingStalled ends a walk whose pages keep bringing
+// nothing new.
 func (s StockIntraday) AllTrades(ctx context.Context, symbol string, p AllTradesParams) iter.Seq2[messages.Trade, error] {
 	return allTrades(ctx, s.c, "stock", symbol, p)
 }
@@ -71,7 +75,7 @@ func allTrades(ctx context.Context, c *Client, product, symbol string, p AllTrad
 			size = DefaultPageSize
 		}
 		seen := map[tradeKey]struct{}{}
-		offset := 0
+		offset, stalled := 0, 0
 		for {
 			tp := TradesParams{OddLot: p.OddLot, AfterHours: p.AfterHours, Offset: offset, Limit: size, IsTrial: p.IsTrial}
 			if product == "stock" {
@@ -85,6 +89,7 @@ func allTrades(ctx context.Context, c *Client, product, symbol string, p AllTrad
 			if len(page.Data) == 0 {
 				return
 			}
+			fresh := false
 			for i := range page.Data {
 				t := &page.Data[i]
 				if p.After > 0 && t.Has("serial") && t.Serial <= p.After {
@@ -95,9 +100,17 @@ func allTrades(ctx context.Context, c *Client, product, symbol string, p AllTrad
 					continue
 				}
 				seen[k] = struct{}{}
+				fresh = true
 				if !yield(*t, nil) {
 					return
 				}
+			}
+			if stalled++; fresh {
+				stalled = 0
+			}
+			if stalled >= maxStalledPages {
+				yield(messages.Trade{}, fmt.Errorf("%w: %d pages in a row at offset %d", ErrPagingStalled, stalled, offset))
+				return
 			}
 			offset += len(page.Data)
 		}

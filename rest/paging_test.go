@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -165,5 +166,20 @@ func TestPathEscape(t *testing.T) {
 	c, _ := NewClient(Option{APIKey: "k"})
 	if _, err := c.Stock.Intraday.Quote(testContext(t), " ", IntradayParams{}); err == nil {
 		t.Error("want an error for an empty symbol")
+	}
+}
+
+// A server that ignores offset would page for ever: the walk stops.
+func TestAllTradesStalls(t *testing.T) {
+	srv := serveBody(t, 200, `{"symbol":"2330","data":[{"price":1,"size":1,"time":1,"serial":5},{"price":1,"size":1,"time":2,"serial":6}]}`, nil)
+	c := newClient(t, srv.URL, Option{})
+	n := 0
+	var last error
+	for _, err := range c.Stock.Intraday.AllTrades(testContext(t), "2330", AllTradesParams{PageSize: 2}) {
+		n++
+		last = err
+	}
+	if n != 3 || !errors.Is(last, ErrPagingStalled) {
+		t.Fatalf("%d yields, last %v", n, last)
 	}
 }

@@ -8,11 +8,11 @@ import (
 
 // Stock groups the stock endpoints, as the official SDKs do.
 type Stock struct {
-	Intraday         StockIntraday
-	Historical       StockHistorical
-	Snapshot         StockSnapshot
-	Technical        StockTechnical
-	CorporateActions StockCorporateActions
+	Intraday         StockIntraday         // /stock/intraday
+	Historical       StockHistorical       // /stock/historical
+	Snapshot         StockSnapshot         // /stock/snapshot
+	Technical        StockTechnical        // /stock/technical
+	CorporateActions StockCorporateActions // /stock/corporate-actions
 }
 
 // StockIntraday calls /stock/intraday: today's data of one symbol.

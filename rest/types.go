@@ -14,10 +14,10 @@ type Quote = messages.Aggregate
 
 // Trades is a page of the intraday trades endpoints, newest first unless
 // asked otherwise. Each row is a messages.Trade decoded by the streaming
-// decoder, with the envelope's symbol, type, exchange and market copied in;
-// Has reports what the row itself carried, so a row without bid, ask or
-// volume (the after-hours fixed-price trade, serial 99999999) has
-// Has("volume") false.
+// decoder, with the envelope's symbol, type, exchange and market copied in
+// (so Has reports those four as present). Has reports what the row carried
+// of the rest: a row without bid, ask or volume (the after-hours fixed-price
+// trade, serial 99999999) has Has("volume") false.
 type Trades struct {
 	Date     string           `json:"date"`
 	Type     string           `json:"type"`
