@@ -64,8 +64,9 @@ type Option struct {
 	// SDKToken is sent as X-SDK-TOKEN.
 	SDKToken string
 
-	// HTTPClient sends the requests. Its own Timeout, if any, applies too.
-	// Default: a client of its own with a pooled transport.
+	// HTTPClient sends the requests (the client uses a copy, whose redirects
+	// to another host lose the credential header). Its own Timeout, if any,
+	// applies too. Default: a client of its own with a pooled transport.
 	HTTPClient *http.Client
 	// Timeout bounds each call, retries and waits for the budget included.
 	// Default 30 s; negative: off (the context alone bounds a call).
@@ -174,8 +175,11 @@ func NewClient(opt Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{base: base, cred: cred, hc: opt.HTTPClient, userAgent: opt.UserAgent}
-	if c.hc == nil {
+	c := &Client{base: base, cred: cred, userAgent: opt.UserAgent}
+	if opt.HTTPClient != nil {
+		hc := *opt.HTTPClient // a copy, to guard its redirects
+		c.hc = &hc
+	} else {
 		c.hc = &http.Client{Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
 			MaxIdleConnsPerHost:   16,
@@ -185,6 +189,7 @@ func NewClient(opt Option) (*Client, error) {
 			ForceAttemptHTTP2:     true,
 		}}
 	}
+	c.hc.CheckRedirect = keepCredentialHome(c.hc.CheckRedirect)
 	if c.userAgent == "" {
 		c.userAgent = "go-fugle-marketdata"
 	}
@@ -245,6 +250,26 @@ func NewClient(opt Option) (*Client, error) {
 	}
 	c.FutOpt = FutOpt{Intraday: FutOptIntraday{c}, Historical: FutOptHistorical{c}}
 	return c, nil
+}
+
+// keepCredentialHome strips the credential from a redirect to another host
+// (net/http drops only its own sensitive headers, not X-API-KEY), then
+// applies next, or the default limit of 10 redirects.
+func keepCredentialHome(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) > 0 && req.URL.Host != via[0].URL.Host {
+			for _, h := range []string{"X-API-KEY", "X-SDK-TOKEN", "Authorization"} {
+				req.Header.Del(h)
+			}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
 }
 
 // normalizeBase accepts host + prefix (appending /v1.0) or a base already

@@ -299,3 +299,24 @@ func TestLongRetryAfterNotWaited(t *testing.T) {
 		t.Errorf("waited %v", d)
 	}
 }
+
+// A redirect to another host never carries the credential there.
+func TestRedirectDropsCredential(t *testing.T) {
+	var got http.Header
+	other := httptestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		_, _ = w.Write([]byte(`{"symbol":"2330"}`))
+	})
+	origin := httptestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
+	})
+	for _, opt := range []Option{{}, {HTTPClient: &http.Client{}}, {BearerToken: "tok-" + testKey}} {
+		got = nil
+		if _, err := newClient(t, origin.URL, opt).Stock.Intraday.Quote(testContext(t), "2330", IntradayParams{}); err != nil {
+			t.Fatal(err)
+		}
+		if got == nil || got.Get("X-API-KEY") != "" || got.Get("Authorization") != "" {
+			t.Errorf("the other host saw %v", got)
+		}
+	}
+}

@@ -86,3 +86,9 @@ func serveBody(t *testing.T, status int, body string, header map[string]string) 
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+func httptestServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}

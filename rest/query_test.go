@@ -2,6 +2,7 @@ package rest
 
 import (
 	"errors"
+	"net/url"
 	"testing"
 )
 
@@ -83,5 +84,18 @@ func TestGzipAndLimit(t *testing.T) {
 	_, err = newClient(t, srv.RESTURL(), Option{MaxBodySize: 4096}).Stock.Technical.SMA(testContext(t), "2330", TechnicalParams{Period: 5})
 	if !errors.Is(err, ErrResponseTooLarge) {
 		t.Fatalf("want ErrResponseTooLarge: %v", err)
+	}
+}
+
+func TestGetRaw(t *testing.T) {
+	srv := newMock(t)
+	srv.HandleREST("/stock/ownership/institutional-trades/2330", 200, []byte(`{"symbol":"2330","data":[]}`))
+	c := newClient(t, srv.RESTURL(), Option{})
+	body, err := c.Get(testContext(t), "/stock/ownership/institutional-trades/2330", url.Values{"sort": {"desc"}})
+	if err != nil || string(body) != `{"symbol":"2330","data":[]}` {
+		t.Fatalf("%v %s", err, body)
+	}
+	if got := srv.RESTRequests()[0].RequestURI; got != "/marketdata/v1.0/stock/ownership/institutional-trades/2330?sort=desc" {
+		t.Errorf("URI %s", got)
 	}
 }
