@@ -222,6 +222,10 @@ func TestRESTFutOpt(t *testing.T) {
 	if pr.Get("data.0.symbol").Str != "TXF" || pr.Get("data.0.endSession").Str != "0" {
 		t.Errorf("products: %s", pr.Raw)
 	}
+	_, _, q := get(t, srv, "/futopt/intraday/quote/TXFC4%2FTXFD4")
+	if q.Get("lastTrade.serial").Str != "00000007" || q.Get("serial").Int() != 7 || q.Get("market").Exists() {
+		t.Errorf("futopt quote: %s", q.Raw)
+	}
 	_, _, vs := get(t, srv, "/futopt/intraday/volumes/TXFC4%2FTXFD4")
 	if vs.Get("data.0.volume").Int() != 2 || vs.Get("data.0.volumeAtBid").Exists() {
 		t.Errorf("volumes: %s", vs.Raw)

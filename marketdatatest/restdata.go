@@ -3,6 +3,7 @@ package marketdatatest
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -304,7 +305,7 @@ func (s *Server) restQuote(rq restQuery) (int, []byte) {
 		Price  float64  `json:"price"`
 		Size   int64    `json:"size"`
 		Time   int64    `json:"time"`
-		Serial int64    `json:"serial"`
+		Serial any      `json:"serial"` // a zero-padded string on futopt
 	}
 	type total struct {
 		TradeValue  float64 `json:"tradeValue"`
@@ -361,6 +362,9 @@ func (s *Server) restQuote(rq restQuery) (int, []byte) {
 	q.Total.TradeValue = math.Round(q.Total.TradeValue)
 	q.Total.Time = t.time
 	q.LastTrade = last{Bid: t.bid, Ask: t.ask, Price: t.price, Size: t.size, Time: t.time, Serial: t.serial}
+	if rq.product == "futopt" {
+		q.LastTrade.Serial = fmt.Sprintf("%08d", t.serial)
+	}
 	q.Serial, q.LastUpdated = t.serial, t.time
 	return http.StatusOK, marshal(q)
 }
