@@ -150,6 +150,9 @@ func (s *Server) feedTick() {
 	}
 	payloads := s.feed.tick(time.Now(), keys)
 	for _, k := range keys {
+		if k.market.version == "v1.0" && !k.market.index && !k.market.oddLot {
+			s.rest.record(k.channel, s.canonical(k.market.symbol), payloads[k], false)
+		}
 		for _, t := range groups[k] {
 			t.c.enqueue(item{kind: itemText, data: DataFrame(k.channel, t.id, payloads[k])}, true)
 		}

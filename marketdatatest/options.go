@@ -23,6 +23,7 @@ type config struct {
 	writeTimeout     time.Duration
 	closeTimeout     time.Duration
 	logf             func(format string, args ...any)
+	restHistory      int
 }
 
 func defaultConfig() config {

@@ -82,6 +82,8 @@ type Server struct {
 	feed     *feed
 	feedDone chan struct{}
 	upgrader websocket.Upgrader
+
+	rest *restState // the REST side: records of published data, knobs
 }
 
 type failAuth struct {
@@ -117,6 +119,7 @@ func NewServer(opts ...Option) *Server {
 		ignored:    map[chanSym]bool{},
 		changed:    make(chan struct{}),
 		quit:       make(chan struct{}),
+		rest:       newRESTState(cfg.restHistory),
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: handshakeTimeout,
 			// Test clients and SDKs in other languages may send any Origin.
@@ -209,6 +212,10 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	ep, ok := paths[req.URL.Path]
+	if !ok && isRESTPath(req.URL.Path) {
+		s.serveREST(nc, br, req)
+		return
+	}
 	if !ok {
 		writeStatus(nc, http.StatusNotFound)
 		return
@@ -524,10 +531,13 @@ func (s *Server) PublishSnapshot(channel, symbol string, payload []byte) int {
 }
 
 func (s *Server) publish(event, channel, symbol string, payload []byte) int {
+	canon := s.canonical(symbol)
+	if recorded(channel) {
+		s.rest.record(channel, canon, append([]byte(nil), payload...), false)
+	}
 	if s.silent.Load() {
 		return 0
 	}
-	canon := s.canonical(symbol)
 	n := 0
 	var cache map[string][]byte // ids are per connection, but often repeat across publishes to one
 	for _, c := range s.liveConns() {
@@ -563,10 +573,11 @@ func (s *Server) publish(event, channel, symbol string, payload []byte) int {
 // per connection. The caller builds the frame (see DataFrame) with the id it
 // read from Conn.Subscriptions and must not modify it afterwards.
 func (s *Server) PublishRaw(channel, symbol string, frame []byte) int {
+	canon := s.canonical(symbol)
+	s.rest.record(channel, canon, frame, true)
 	if s.silent.Load() {
 		return 0
 	}
-	canon := s.canonical(symbol)
 	n := 0
 	for _, c := range s.liveConns() {
 		sent := false

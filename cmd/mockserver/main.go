@@ -14,6 +14,9 @@
 // The first line on standard output is the base URL to give a client, such
 // as ws://127.0.0.1:8080/marketdata; the streaming endpoints are below it at
 // /v1.0/stock/streaming, /v1.0/futopt/streaming and /v1.1/futopt/streaming.
+// The same address serves the REST API too, at the same base with http://
+// (http://127.0.0.1:8080/marketdata, as package rest and the official SDKs
+// take it), answering from what the feed has streamed; the log names it.
 // Nothing else is written to standard output, so a script can read that line
 // to learn the port chosen for -addr 127.0.0.1:0. The log goes to standard
 // error and never shows a credential. SIGINT or SIGTERM closes every
@@ -116,7 +119,7 @@ func run(args []string) error {
 			}
 		}()
 	case !*quiet:
-		logger.Printf("serving %s (feed %.3g frames/s per subscription, heartbeat %v)", srv.URL(), *rate, *heartbeat)
+		logger.Printf("serving %s (feed %.3g frames/s per subscription, heartbeat %v) and REST at %s", srv.URL(), *rate, *heartbeat, srv.RESTURL())
 	}
 	<-ctx.Done()
 	if !*quiet {
