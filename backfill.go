@@ -427,6 +427,7 @@ func (s *gapState) selectTrades(fetched []Trade, futopt bool) ([]Trade, bool) {
 
 // selectCandles keeps the fetched minutes strictly inside the gap.
 func (s *gapState) selectCandles(fetched []Candle) []Candle {
+	sort.SliceStable(fetched, func(i, j int) bool { return candleMinute(&fetched[i]) < candleMinute(&fetched[j]) })
 	var out []Candle
 	for i := range fetched {
 		t := candleMinute(&fetched[i])
