@@ -63,7 +63,13 @@ func guardedDial(base func(ctx context.Context, network, addr string) (net.Conn,
 		}
 		if g, _ := ctx.Value(dialGuardKey{}).(*dialGuard); g != nil && !g.track(conn) {
 			_ = conn.Close()
-			return nil, context.Cause(ctx)
+			// The guard can end a moment before this ctx (derived from the
+			// guarded one) reports it: never return no error with no conn.
+			err := context.Cause(ctx)
+			if err == nil {
+				err = context.Canceled
+			}
+			return nil, err
 		}
 		return conn, nil
 	}
