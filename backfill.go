@@ -198,9 +198,16 @@ func candleMinute(v *Candle) int64 {
 // (live or backfilled). Called once the connection's backfill goroutine has
 // ended, so nothing moves meanwhile. A gap an interrupted backfill left open
 // was reported then; the new one starts from what was delivered since.
-func (g *gaps) lost(hold bool) {
+func (g *gaps) lost(hold bool, active []Subscription) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	// A key active on the lost connection is in the gap even if nothing
+	// had arrived for it yet.
+	for _, sub := range active {
+		if sub.Channel == ChannelTrades || sub.Channel == ChannelCandles {
+			g.state(gapKey{sub.Channel, sub.Symbol})
+		}
+	}
 	for _, s := range g.keys {
 		s.inGap = true
 		s.gapSerial, s.gapVolume, s.gapTime, s.gapHasVolume = s.lastSerial, s.lastVolume, s.lastTime, s.hasVolume
@@ -407,7 +414,9 @@ func (s *gapState) selectTrades(fetched []Trade, futopt bool) ([]Trade, bool) {
 		out = append(out, v)
 	}
 	// Reconcile the cumulative volume across the gap.
-	volume, ok := s.gapVolume, s.gapHasVolume
+	// No trade before the gap: the fetch started at the day's first trade,
+	// so the volume starts from zero.
+	volume, ok := s.gapVolume, s.gapHasVolume || (s.gapSerial == 0 && s.gapTime == 0)
 	for i := range out {
 		vol, size, has := tradeVolume(&out[i])
 		ok = ok && has && vol == volume+size

@@ -392,10 +392,14 @@ func (c *WebSocketClient) lost(s *session, d Disconnected) {
 	if d.WillReconnect {
 		c.state = StateReconnecting
 	}
+	var active []Subscription
+	if c.opt.Backfill != nil && d.WillReconnect {
+		active = c.subs.active(s.seq)
+	}
 	c.subs.connectionLost(s.seq)
 	c.mu.Unlock()
 	if c.opt.Backfill != nil && d.WillReconnect {
-		c.gaps.lost(c.opt.BackfillHold)
+		c.gaps.lost(c.opt.BackfillHold, active)
 	}
 	if c.onLink != nil && d.WillReconnect {
 		c.onLink(false)

@@ -7,7 +7,10 @@
 // URL such as the one cmd/mockserver prints (ws://127.0.0.1:8080/marketdata),
 // composed as the official SDKs do. -v logs the client's life to stderr.
 // -plan free|developer|advanced|NxM streams through a pool of the plan's
-// connections, for more subscriptions than one connection holds.
+// connections, for more subscriptions than one connection holds. -backfill
+// heals the gaps of reconnects over REST, printing backfilled values marked
+// as such; the REST base comes from the streaming endpoint (ws to http, wss
+// to https, same host and prefix) unless -rest says otherwise.
 // Ctrl-C (or -for) closes the connection in order and exits 0.
 package main
 
@@ -19,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -29,6 +33,7 @@ import (
 	"github.com/go-fugle/marketdata/marketdatatest"
 	"github.com/go-fugle/marketdata/messages"
 	"github.com/go-fugle/marketdata/record"
+	"github.com/go-fugle/marketdata/rest"
 )
 
 func main() {
@@ -47,6 +52,8 @@ type config struct {
 	verbose    bool
 	record     string
 	plan       marketdata.Plan
+	backfill   bool
+	rest       string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -64,6 +71,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&cfg.rate, "rate", 5, "simulated feed: frames per second per subscription")
 	fs.BoolVar(&cfg.verbose, "v", false, "log connects, reconnects, retries and drops to stderr")
 	fs.StringVar(&cfg.record, "record", "", "record the session's frames to this file (.ndjson, .ndjson.gz or .ndjson.zst)")
+	fs.BoolVar(&cfg.backfill, "backfill", false, "after a reconnect, fetch the trades and candles missed over REST")
+	fs.StringVar(&cfg.rest, "rest", "", "REST base URL for -backfill (default: from the streaming endpoint)")
 	plan := fs.String("plan", "", "stream through a pool of this plan's connections: free, developer, advanced or NxM (connections x subscriptions each)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -128,6 +137,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "stream: %s is not set: streaming from a simulated feed at %s\n", marketdata.APIKeyEnv, opt.Endpoint)
 	}
 
+	if cfg.backfill {
+		base := cfg.rest
+		if base == "" {
+			base = restBase(opt.Endpoint)
+		}
+		rc, err := rest.NewClient(rest.Option{BaseURL: base, APIKey: opt.APIKey})
+		if err != nil {
+			fmt.Fprintln(stderr, "stream:", err)
+			return 2
+		}
+		defer rc.CloseIdleConnections()
+		opt.Backfill = rc.Backfill()
+	}
 	if cfg.record != "" {
 		w, err := record.Create(cfg.record, record.Options{Endpoint: opt.Endpoint, Product: productOf(opt.Endpoint), SDK: marketdata.Version})
 		if err != nil {
@@ -216,6 +238,42 @@ func connect(ctx context.Context, c marketdata.Stream, p printer, stderr io.Writ
 			p.message(m)
 		}
 	}
+}
+
+// metaOf finds a value's Meta.
+func metaOf(v any) *messages.Meta {
+	switch x := v.(type) {
+	case *marketdata.Trade:
+		return &x.Meta
+	case *marketdata.Candle:
+		return &x.Meta
+	case *marketdata.Book:
+		return &x.Meta
+	case *marketdata.Aggregate:
+		return &x.Meta
+	case *marketdata.Index:
+		return &x.Meta
+	}
+	return nil
+}
+
+// restBase is the REST base URL beside a streaming endpoint: ws becomes
+// http and wss https, with the same host and the prefix before the version.
+func restBase(endpoint string) string {
+	if endpoint == "" {
+		endpoint = marketdata.StockEndpoint
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return endpoint
+	}
+	u.Scheme = map[string]string{"ws": "http", "wss": "https"}[u.Scheme]
+	for _, v := range []string{"/v1.0/", "/v1.1/"} {
+		if i := strings.Index(u.Path, v); i >= 0 {
+			u.Path = u.Path[:i]
+		}
+	}
+	return u.String()
 }
 
 // parsePlan reads -plan: a published plan's name or NxM.
@@ -328,8 +386,10 @@ func (p printer) line(kind string, v any, text string) {
 		p.writeJSON(map[string]any{"type": kind, "data": present(v)})
 		return
 	}
-	if snap, ok := v.(interface{ Kind() messages.Kind }); ok && snap.Kind() == messages.KindSnapshot {
+	if m := metaOf(v); m != nil && m.Snapshot {
 		text += " (snapshot)"
+	} else if m != nil && m.Backfill {
+		text += " (backfill)"
 	}
 	fmt.Fprintf(p.w, "%-9s %s\n", kind, text)
 }
@@ -375,6 +435,15 @@ func (p printer) event(e marketdata.Event) {
 		obj["event"], obj["conn"], obj["error"] = "error", e.Conn, e.Err.Error()
 	case marketdata.Unknown:
 		obj["event"], obj["conn"], obj["name"], obj["raw"] = "unknown", e.Conn, e.Event, string(e.Raw)
+	case marketdata.Backfilled:
+		obj["event"], obj["conn"], obj["subscription"], obj["count"], obj["complete"] = "backfilled", e.Conn, e.Subscription.String(), e.Count, e.Complete
+		if e.Err != nil {
+			obj["error"] = e.Err.Error()
+		}
+	case marketdata.KeysMoved:
+		obj["event"], obj["from"], obj["to"], obj["count"] = "moved", e.From, e.To, len(e.Subscriptions)
+	case marketdata.KeysUnplaced:
+		obj["event"], obj["from"], obj["count"] = "unplaced", e.From, len(e.Subscriptions)
 	case marketdata.Dropped:
 		obj["event"], obj["channel"], obj["count"], obj["total"], obj["durationMs"] = "dropped", e.Channel, e.Count, e.Total, e.Duration.Milliseconds()
 	}

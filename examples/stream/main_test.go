@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-fugle/marketdata/marketdatatest"
 	"github.com/go-fugle/marketdata/replay"
@@ -112,5 +114,57 @@ func TestRecordThenReplay(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "placeholder key") {
 		t.Fatalf("stderr %q", stderr.String())
+	}
+}
+
+func TestRESTBaseFromTheStreamingEndpoint(t *testing.T) {
+	for in, want := range map[string]string{
+		"wss://api.fugle.tw/marketdata/v1.0/stock/streaming":   "https://api.fugle.tw/marketdata",
+		"ws://127.0.0.1:8080/marketdata/v1.1/futopt/streaming": "http://127.0.0.1:8080/marketdata",
+		"": "https://api.fugle.tw/marketdata",
+	} {
+		if got := restBase(in); got != want {
+			t.Errorf("restBase(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// -backfill: a connection the server drops comes back with the trades it
+// missed, fetched over REST and printed marked as backfill.
+func TestBackfillFlag(t *testing.T) {
+	srv := marketdatatest.NewServer()
+	defer srv.Close()
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		publish := func(from, to int64) {
+			for i := from; i <= to; i++ {
+				srv.Publish("trades", "2330", marketdatatest.TradeJSON(marketdatatest.Trade{Symbol: "2330", Price: 10, Size: 1, Volume: i, Serial: i}))
+			}
+		}
+		if srv.WaitForSubscribers(ctx, "trades", "2330", 1) != nil {
+			return
+		}
+		publish(1, 5)
+		first := srv.Conns()[0]
+		srv.DropAllAfterQueued()
+		<-first.Done()
+		publish(6, 10) // missed by the stream
+		if srv.WaitForSubscribers(ctx, "trades", "2330", 1) == nil {
+			publish(11, 15)
+		}
+	}()
+	t.Setenv("FUGLE_API_KEY", "")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"-endpoint", srv.URL(), "-backfill", "-channels", "trades", "-symbols", "2330", "-for", "4s", "-json"}, &stdout, &stderr)
+	<-fed
+	if code != 0 {
+		t.Fatalf("exit %d; %s", code, stderr.String())
+	}
+	out := stdout.String()
+	if n := strings.Count(out, `"backfill":true`); n != 5 || !strings.Contains(out, `"complete":true,"conn":2,"count":5,"event":"backfilled"`) {
+		t.Fatalf("%d backfilled values, want 5 and a complete report:\n%s", n, out)
 	}
 }

@@ -11,7 +11,7 @@ type hasser interface{ Has(name string) bool }
 
 // metaFields come from the envelope and the client, not the payload: they
 // are always printed.
-var metaFields = map[string]bool{"id": true, "channel": true, "snapshot": true, "conn": true}
+var metaFields = map[string]bool{"id": true, "channel": true, "snapshot": true, "conn": true, "received": true, "backfill": true}
 
 // present turns a payload into what its frame said: a JSON object without
 // the fields the frame did not carry, so that an absent volume is not
