@@ -13,6 +13,12 @@
 // a stopped and restarted listener), records every frame each client sent
 // and how each connection ended, and can simulate a market feed.
 //
+// The same listener serves the REST API at RESTURL() (http://…/marketdata),
+// with the same credentials, from the trades, candles and aggregates that
+// were published, whether or not anyone was subscribed, so what a stream
+// missed is exactly what REST returns; see RESTFailure and the SetREST…
+// methods for its knobs.
+//
 // Tests wait for the server's state with Wait and the WaitFor methods, which
 // wake on every change instead of polling. Close returns only after every
 // goroutine the server started has ended, so goleak passes after it.

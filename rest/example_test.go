@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-fugle/marketdata"
 	"github.com/go-fugle/marketdata/marketdatatest"
 	"github.com/go-fugle/marketdata/rest"
 )
@@ -112,4 +113,24 @@ func ExampleFutOptIntraday_Quote() {
 	fmt.Println(q.Symbol, q.LastPrice, q.LastTrade.Serial, q.Has("isTrial"))
 	// Output:
 	// TXFC4/TXFD4 52 42 false
+}
+
+// Backfill heals a WebSocket client's gaps over REST: after a reconnect,
+// the trades and candles a subscription missed arrive marked as backfill,
+// and a Backfilled event per key says whether the gap closed.
+func ExampleClient_Backfill() {
+	rc, err := rest.NewClient(rest.Option{RatePerMinute: rest.PlanDeveloperPerMinute}) // key from FUGLE_API_KEY
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	client, err := marketdata.NewWebSocketClient(marketdata.WebSocketClientOption{
+		Backfill:     rc.Backfill(),
+		BackfillHold: true, // each key's values in strict order, backfill first
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer client.Close()
 }
