@@ -11,6 +11,7 @@ import (
 // Client colours: the SDK stands out, the reference clients recede.
 var clientColour = map[string]string{
 	"sdk":           "#1f6feb",
+	"sdk-record":    "#54aeff",
 	"gorilla-raw":   "#8b949e",
 	"gorilla-json":  "#8250df",
 	"gorilla-gjson": "#bf8fff",
@@ -48,12 +49,32 @@ func (d *svgDoc) line(x1, y1, x2, y2 float64, stroke string, dash bool) {
 // percentiles of the SDK and gorilla-raw (bars, log scale), with the machine
 // and the targets underneath.
 func chartSVG(r *results) string {
+	// Targets, three to a line, under the panels.
+	var verdicts []string
+	for _, t := range r.Targets {
+		v := "not met"
+		switch {
+		case t.Reason != "":
+			v = "not judged"
+		case t.Met:
+			v = "met"
+		}
+		if t.Reason == "" {
+			v = strconv.FormatFloat(round2(t.Value), 'f', -1, 64) + ", " + v
+		}
+		verdicts = append(verdicts, fmt.Sprintf("%s %s: %s", t.Name, t.Goal, v))
+	}
+	var targetLines []string
+	for i := 0; i < len(verdicts); i += 3 {
+		targetLines = append(targetLines, strings.Join(verdicts[i:min(i+3, len(verdicts))], " · "))
+	}
 	const (
-		width, height = 960.0, 440.0
-		top           = 70.0
-		panelH        = 270.0
-		labelW        = 96.0
+		width  = 960.0
+		top    = 70.0
+		panelH = 270.0
+		labelW = 96.0
 	)
+	height := 408.0 + 16*float64(max(len(targetLines), 2))
 	var d svgDoc
 	d.f(`<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="Helvetica, Arial, sans-serif">`, width, height, width, height)
 	d.rect(0, 0, width, height, "#ffffff")
@@ -143,7 +164,7 @@ func chartSVG(r *results) string {
 	var ss []series
 	hi := 1.0
 	for _, l := range r.Latency {
-		if l.Error != "" || l.Samples == 0 {
+		if l.Error != "" || l.Samples == 0 || l.Repeat {
 			continue
 		}
 		v := []float64{l.P50us, l.P90us, l.P99us, l.P999us, l.MaxUs}
@@ -181,27 +202,18 @@ func chartSVG(r *results) string {
 		for _, s := range ss {
 			d.rect(lgx, top+panelH+8, 12, 12, colour(s.name))
 			d.text(lgx+16, top+panelH+18, 12, "start", "normal", "#24292f", s.name)
-			lgx += 110
+			lgx += 30 + 7*float64(len(s.name))
 		}
 		d.line(lgx, top+panelH+14, lgx+14, top+panelH+14, "#cf222e", true)
 		d.text(lgx+18, top+panelH+18, 12, "start", "normal", "#cf222e", "p99 target, 200 µs")
 	}
 
-	// Targets.
-	var verdicts []string
-	for _, t := range r.Targets {
-		v := "not met"
-		switch {
-		case t.Reason != "":
-			v = "not judged"
-		case t.Met:
-			v = "met"
+	for i, line := range targetLines {
+		prefix := "Targets: "
+		if i > 0 {
+			prefix = "         "
 		}
-		verdicts = append(verdicts, fmt.Sprintf("%s %s: %s", t.Name, t.Goal, v))
-	}
-	d.text(24, height-44, 11, "start", "normal", "#57606a", "Targets: "+strings.Join(verdicts[:min(2, len(verdicts))], " · "))
-	if len(verdicts) > 2 {
-		d.text(24, height-28, 11, "start", "normal", "#57606a", "         "+strings.Join(verdicts[2:], " · "))
+		d.text(24, height-28-16*float64(len(targetLines)-1-i), 11, "start", "normal", "#57606a", prefix+line)
 	}
 	if mem := r.Memory; mem != nil && mem.Error == "" {
 		d.text(24, height-12, 11, "start", "normal", "#57606a", fmt.Sprintf("Memory: %s subscriptions, HeapInuse %s after %s messages, %s after %s (%s)",

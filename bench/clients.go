@@ -38,6 +38,8 @@ type clientRun struct {
 	// the client is a child process.
 	processCPU time.Duration
 	processOK  bool
+	// record is what the recorder did, for sdk-record only.
+	record *recordResult
 }
 
 // runTimeout bounds a run of n frames: generous, so that only a hang trips it.
@@ -191,16 +193,19 @@ func sdkOptions(endpoint string, buffer int) marketdata.WebSocketClientOption {
 
 // sdkHooks lets a run look at the consumer at given message counts.
 type sdkHooks struct {
-	at   []int              // message counts, ascending
-	call func(messages int) // called on the consumer goroutine at each
-	sink *latencySink       // trades latency, when set
+	at   []int               // message counts, ascending
+	call func(messages int)  // called on the consumer goroutine at each
+	sink *latencySink        // trades latency, when set
+	tap  marketdata.FrameTap // the client's frame tap, when set (sdk-record)
 }
 
 // sdkClient runs this SDK: connect, subscribe to every channel of w, and
 // receive typed values from Trades, Books and Aggregates on one consumer
 // goroutine until it has n of them.
 func sdkClient(ctx context.Context, base string, w *workload, n, buffer int, hooks sdkHooks) (run clientRun, err error) {
-	client, err := marketdata.NewWebSocketClient(sdkOptions(marketdata.Endpoint(base, "v1.0", "stock"), buffer))
+	opt := sdkOptions(marketdata.Endpoint(base, "v1.0", "stock"), buffer)
+	opt.Tap = hooks.tap
+	client, err := marketdata.NewWebSocketClient(opt)
 	if err != nil {
 		return clientRun{}, err
 	}

@@ -2,7 +2,9 @@
 // 127.0.0.1 and compares it with what a Go user would write instead
 // (gorilla/websocket with encoding/json or gjson), with a bare gorilla read
 // loop that decodes nothing, with the bound for a decoding client, and with
-// the official Node SDK, all receiving the same frames.
+// the official Node SDK, all receiving the same frames. It also runs the SDK
+// with a recording on (sdk-record: the frame tap feeding record.Writer, zstd,
+// to a temporary file) next to the SDK without one.
 //
 //	go run ./bench                   # a readable report (about 100 s on 2 cores)
 //	go run ./bench -json             # one JSON object on stdout, progress on stderr
@@ -14,8 +16,8 @@
 //
 //   - throughput: the endpoint streams the same -n pre-built frames (50%
 //     trades, 30% books, 20% aggregates over -symbols symbols) to each
-//     client in turn: gorilla-raw, sdk, gorilla-json, gorilla-gjson and
-//     node-sdk. Each client measures from its first message to its last, and
+//     client in turn: gorilla-raw, sdk, sdk-record, gorilla-json,
+//     gorilla-gjson and node-sdk. Each client measures from its first message to its last, and
 //     the process's CPU (getrusage) is read around each run, the endpoint
 //     writer's own thread CPU taken out. The diagnostics raw-decode and
 //     raw-decode-chan (bench/diag.go) run only when -clients names them.
@@ -24,7 +26,9 @@
 //     can be here.
 //   - latency: the endpoint sends at -latency-rate, writing its clock into
 //     the serial of every trades frame; the consumer subtracts it from its
-//     own clock at receipt.
+//     own clock at receipt. The clients run in this order: sdk, sdk-record,
+//     sdk again and gorilla-raw; the spread of the two sdk runs' p99 is the
+//     noise that sdk-record's p99 shift is judged against.
 //   - memory: the SDK with -memory-subs subscriptions receives
 //     -memory-messages messages; HeapInuse after runtime.GC is read at the
 //     first message, after a warm-up, and at the end.
@@ -78,7 +82,7 @@ func parseFlags() options {
 	var o options
 	flag.IntVar(&o.n, "n", 1_000_000, "messages per client in the throughput runs")
 	flag.IntVar(&o.symbols, "symbols", 50, "symbols in the throughput and latency runs (each on trades, books and aggregates)")
-	flag.StringVar(&o.clients, "clients", "gorilla-raw,sdk,gorilla-json,gorilla-gjson,node-sdk", "throughput clients to run, comma-separated; empty skips throughput")
+	flag.StringVar(&o.clients, "clients", "gorilla-raw,sdk,sdk-record,gorilla-json,gorilla-gjson,node-sdk", "throughput clients to run, comma-separated; empty skips throughput")
 	flag.IntVar(&o.buffer, "buffer", marketdata.DefaultBufferSize, "the SDK's BufferSize (capacity of each typed channel)")
 	flag.Float64Var(&o.latRate, "latency-rate", 10_000, "messages per second in the latency runs")
 	flag.DurationVar(&o.latDuration, "latency-duration", 10*time.Second, "measured length of each latency run; 0 skips latency")
@@ -268,6 +272,8 @@ func throughput(ctx context.Context, ep *endpoint, o options, work *workload, r 
 			client = func() (clientRun, error) { return rawClient(ctx, ep.base, work, o.n, nil) }
 		case "sdk":
 			client = func() (clientRun, error) { return sdkClient(ctx, ep.base, work, o.n, o.buffer, sdkHooks{}) }
+		case "sdk-record":
+			client = func() (clientRun, error) { return recordClient(ctx, ep.base, work, o.n, o.buffer, sdkHooks{}) }
 		case "gorilla-json":
 			client = func() (clientRun, error) { return handClient(ctx, ep.base, work, o.n, o.buffer, decodeJSON) }
 		case "gorilla-gjson":
@@ -318,6 +324,11 @@ func throughput(ctx context.Context, ep *endpoint, o options, work *workload, r 
 			d := st.Trades.Dropped + st.Books.Dropped + st.Aggregates.Dropped
 			row.Dropped, row.Malformed = &d, &st.Malformed
 		}
+		if rec := run.record; rec != nil {
+			row.Record = rec
+			logf("throughput: %s: recorder wrote %d frames, lost %d; %s in %s (%.1f B per message), Close took %.3f s",
+				name, rec.Written, rec.Lost, mib(uint64(rec.FileBytes)), rec.Compression, rec.BytesPerMessage, rec.CloseSeconds)
+		}
 		for _, p := range run.problems {
 			fail("%s: %s", name, p)
 		}
@@ -348,30 +359,52 @@ func latency(ctx context.Context, ep *endpoint, o options, symbols []string, r *
 	total := o.latDuration + o.latWarmup
 	n := int(o.latRate * total.Seconds())
 	expect := int(o.latRate*o.latDuration.Seconds()) * mixTrades / 100
-	for _, name := range []string{"sdk", "gorilla-raw"} {
-		logf("latency: %s at %s msg/s for %v...", name, group(o.latRate), total)
+	// sdk-record sits between two sdk runs: the spread of their p99s is the
+	// run's noise, against which sdk-record's shift is judged.
+	runs := []struct {
+		name   string
+		repeat bool
+	}{{"sdk", false}, {"sdk-record", false}, {"sdk", true}, {"gorilla-raw", false}}
+	for _, lr := range runs {
+		name := lr.name
+		label := name
+		if lr.repeat {
+			label += " (repeat)"
+		}
+		logf("latency: %s at %s msg/s for %v...", label, group(o.latRate), total)
 		sink := &latencySink{warmup: o.latWarmup, samples: make([]time.Duration, 0, expect*6/5)}
 		ctx, cancel := context.WithTimeout(ctx, runTimeout(n))
 		defer cancel()
 		client := func() (clientRun, error) {
-			if name == "sdk" {
+			switch name {
+			case "sdk":
 				return sdkClient(ctx, ep.base, work, n, o.buffer, sdkHooks{sink: sink})
+			case "sdk-record":
+				return recordClient(ctx, ep.base, work, n, o.buffer, sdkHooks{sink: sink})
 			}
 			return rawClient(ctx, ep.base, work, n, sink)
 		}
 		run, _, err := stream(ep, &job{work: work, n: n, rate: o.latRate}, client)
 		row := percentiles(name, o.latRate, run.messages, run.latency)
+		row.Repeat, row.Record = lr.repeat, run.record
 		if err != nil {
 			row.Error = err.Error()
-			fail("latency %s: %v", name, err)
+			fail("latency %s: %v", label, err)
 		}
 		for _, p := range run.problems {
-			fail("latency %s: %s", name, p)
+			fail("latency %s: %s", label, p)
 		}
 		if err == nil {
-			logf("latency: %s: p50 %.1f µs, p99 %.1f µs, p99.9 %.1f µs, max %.1f µs (%d samples)", name, row.P50us, row.P99us, row.P999us, row.MaxUs, row.Samples)
+			logf("latency: %s: p50 %.1f µs, p99 %.1f µs, p99.9 %.1f µs, max %.1f µs (%d samples)", label, row.P50us, row.P99us, row.P999us, row.MaxUs, row.Samples)
+		}
+		if rec := run.record; rec != nil {
+			logf("latency: %s: recorder wrote %d frames, lost %d; %.1f B per message", label, rec.Written, rec.Lost, rec.BytesPerMessage)
 		}
 		r.Latency = append(r.Latency, row)
+	}
+	if delta, noise, ok := latencyShift(r.Latency); ok {
+		r.Ratios.SDKRecordP99DeltaUs, r.Ratios.SDKP99NoiseUs = &delta, &noise
+		logf("latency: sdk-record p99 %+.1f µs against the sdk's runs, whose p99s spread %.1f µs", delta, noise)
 	}
 }
 
@@ -458,15 +491,21 @@ func judge(r *results, o options) {
 		ratio("sdk / node-sdk msg/s", ">= 4", r.Ratios.SDKToNode, 4, "sdk or node-sdk")
 		ratio("sdk / gorilla-json msg/s", ">= 5", r.Ratios.SDKToGorillaJSON, 5, "sdk or gorilla-json")
 		ratio("sdk / bound msg/s", ">= 0.80", r.Ratios.SDKToBound, 0.8, "sdk or gorilla-raw")
+		if strings.Contains(","+strings.ReplaceAll(o.clients, " ", "")+",", ",sdk-record,") {
+			add(recordThroughputTarget(r.Ratios.SDKRecordToSDK, r.Throughput))
+		}
 	}
 	for _, l := range r.Latency {
-		if l.Client == "sdk" {
+		if l.Client == "sdk" && !l.Repeat {
 			t := target{Name: "sdk p99 latency (µs)", Goal: "< 200", Value: l.P99us, Met: l.Error == "" && l.Samples > 0 && l.P99us < 200}
 			if l.Error != "" || l.Samples == 0 {
 				t.Reason = "the latency run failed"
 			}
 			add(t)
 		}
+	}
+	if o.latDuration > 0 {
+		add(recordLatencyTarget(r.Ratios.SDKRecordP99DeltaUs, r.Ratios.SDKP99NoiseUs))
 	}
 	if m := r.Memory; m != nil {
 		t := target{Name: "heap growth, warm to end (KiB)", Goal: "< 256", Value: round1(float64(m.Growth) / 1024), Met: m.Error == "" && m.Growth < growthTolerance}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -82,8 +83,10 @@ type throughputRow struct {
 	// endpoint alone for node-sdk (a check that the writer's thread holds
 	// the endpoint's share).
 	ProcessCPUPerMillion *float64 `json:"process_cpu_s_per_million,omitempty"`
-	Skipped              string   `json:"skipped,omitempty"`
-	Error                string   `json:"error,omitempty"`
+	// Record is what the recorder did (sdk-record row only).
+	Record  *recordResult `json:"record,omitempty"`
+	Skipped string        `json:"skipped,omitempty"`
+	Error   string        `json:"error,omitempty"`
 }
 
 type ratios struct {
@@ -94,6 +97,15 @@ type ratios struct {
 	SDKToGorillaGJSON float64 `json:"sdk_to_gorilla_gjson"`
 	// SDKToBound is sdk msg/s over the bound's (1 / bound ns per message).
 	SDKToBound float64 `json:"sdk_to_bound"`
+	// SDKRecordToSDK is sdk-record msg/s over sdk's: what recording (zstd)
+	// leaves of the throughput; 0 when either is missing.
+	SDKRecordToSDK float64 `json:"sdk_record_to_sdk"`
+	// SDKRecordP99DeltaUs is sdk-record's p99 latency minus the mean of the
+	// sdk's latency runs' p99, and SDKP99NoiseUs the spread (largest minus
+	// smallest) of those sdk p99s, the run's noise (see latencyShift).
+	// Absent without the three latency runs (and in older files).
+	SDKRecordP99DeltaUs *float64 `json:"sdk_record_p99_delta_us,omitempty"`
+	SDKP99NoiseUs       *float64 `json:"sdk_p99_noise_us,omitempty"`
 	// CPUPerMillion is each client's CPU seconds per million messages, as
 	// in its throughput row.
 	CPUPerMillion map[string]float64 `json:"cpu_s_per_million,omitempty"`
@@ -125,6 +137,9 @@ func computeRatios(rows []throughputRow, b *boundResult) ratios {
 	r.SDKToNode = over(rate["node-sdk"])
 	r.SDKToGorillaJSON = over(rate["gorilla-json"])
 	r.SDKToGorillaGJSON = over(rate["gorilla-gjson"])
+	if rec := rate["sdk-record"]; rec > 0 && sdk > 0 {
+		r.SDKRecordToSDK = round2(rec / sdk)
+	}
 	if b != nil {
 		r.SDKToBound = over(b.MsgsPerSec)
 	}
@@ -142,7 +157,12 @@ type latencyRow struct {
 	MaxUs    float64 `json:"max_us"`
 	MeanUs   float64 `json:"mean_us"`
 	Messages int     `json:"messages"`
-	Error    string  `json:"error,omitempty"`
+	// Repeat marks the second latency run of a client (the sdk's, after
+	// sdk-record's), run to measure the noise.
+	Repeat bool `json:"repeat,omitempty"`
+	// Record is what the recorder did (sdk-record only).
+	Record *recordResult `json:"record,omitempty"`
+	Error  string        `json:"error,omitempty"`
 }
 
 type memoryResult struct {
@@ -169,6 +189,7 @@ type target struct {
 	Value  float64 `json:"value"`
 	Met    bool    `json:"met"`
 	Reason string  `json:"reason,omitempty"` // why it could not be judged
+	Note   string  `json:"note,omitempty"`   // what else the verdict rests on
 }
 
 func machineInfo(node string) machine {
@@ -222,8 +243,9 @@ func percentiles(client string, rate float64, messages int, samples []time.Durat
 	return row
 }
 
-func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
-func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
+// round1 and round2 round half away from zero, negative values too.
+func round1(v float64) float64 { return math.Round(v*10) / 10 }
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
 // group formats n with thousands separators.
 func group(n float64) string {
@@ -304,8 +326,16 @@ func printTable(w io.Writer, r *results) {
 		}
 		for _, t := range r.Throughput {
 			if t.Dropped != nil {
-				fmt.Fprintf(w, "SDK counters: %d dropped, %d malformed (BufferSize %d, %s)\n", *t.Dropped, *t.Malformed, c.SDKBufferSize, c.SDKDropPolicy)
+				fmt.Fprintf(w, "SDK counters (%s): %d dropped, %d malformed (BufferSize %d, %s)\n", t.Client, *t.Dropped, *t.Malformed, c.SDKBufferSize, c.SDKDropPolicy)
 			}
+		}
+		for _, t := range r.Throughput {
+			if rec := t.Record; rec != nil {
+				fmt.Fprintf(w, "%s: %s\n", t.Client, recordSummary(rec))
+			}
+		}
+		if v := r.Ratios.SDKRecordToSDK; v > 0 {
+			fmt.Fprintf(w, "sdk-record / sdk msg/s: %.2f\n", v)
 		}
 		fmt.Fprintln(w)
 	}
@@ -316,13 +346,25 @@ func printTable(w io.Writer, r *results) {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "client\tsamples\tp50\tp90\tp99\tp99.9\tmax\tmean\t")
 		for _, l := range r.Latency {
+			name := l.Client
+			if l.Repeat {
+				name += " (repeat)"
+			}
 			if l.Error != "" {
-				fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\t\t\t\n", l.Client, l.Error)
+				fmt.Fprintf(tw, "%s\tfailed: %s\t\t\t\t\t\t\t\n", name, l.Error)
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", l.Client, group(float64(l.Samples)), l.P50us, l.P90us, l.P99us, l.P999us, l.MaxUs, l.MeanUs)
+			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", name, group(float64(l.Samples)), l.P50us, l.P90us, l.P99us, l.P999us, l.MaxUs, l.MeanUs)
 		}
 		tw.Flush()
+		for _, l := range r.Latency {
+			if rec := l.Record; rec != nil {
+				fmt.Fprintf(w, "%s: %s\n", l.Client, recordSummary(rec))
+			}
+		}
+		if d, n := r.Ratios.SDKRecordP99DeltaUs, r.Ratios.SDKP99NoiseUs; d != nil && n != nil {
+			fmt.Fprintf(w, "p99: sdk-record %+.1f µs against the mean of the sdk's two runs; noise (their spread) %.1f µs\n", *d, *n)
+		}
 		fmt.Fprintln(w)
 	}
 
@@ -354,7 +396,10 @@ func printTable(w io.Writer, r *results) {
 		case t.Met:
 			verdict = "met"
 		}
-		fmt.Fprintf(w, "  %-32s %-8s %10.2f  %s\n", t.Name, t.Goal, t.Value, verdict)
+		fmt.Fprintf(w, "  %-32s %-11s %10.2f  %s\n", t.Name, t.Goal, t.Value, verdict)
+		if t.Note != "" {
+			fmt.Fprintf(w, "  %-32s %-11s %10s  (%s)\n", "", "", "", t.Note)
+		}
 	}
 	if r.Valid {
 		fmt.Fprintln(w, "Run: valid (no errors, no drops, every frame delivered)")
