@@ -11,7 +11,8 @@ import (
 )
 
 // BackfillSource fetches, over REST, what a subscription missed while the
-// client was away. The rest package's client provides one
+// client was away. Its methods must return once ctx ends: the connection's
+// end, and Close, wait for them. The rest package's client provides one
 // (rest.Client.Backfill); the client calls it from its own goroutine after
 // a reconnect has restored the subscription, one key at a time, in the
 // order the keys were subscribed.
@@ -135,6 +136,10 @@ func (g *gaps) liveTrade(v *Trade, hold bool) bool {
 		s.firstSeen, s.firstSerial, s.firstTime = true, v.Serial, t
 		s.firstVolume, s.firstSize, s.firstHasVolume = tradeVolume(v)
 	}
+	if !s.inGap && v.Has("serial") && v.Serial < s.lastSerial {
+		// Serials restart with each trading day: a new sequence.
+		s.floor, s.lastSerial = 0, 0
+	}
 	if v.Has("serial") && s.floor > 0 && v.Serial <= s.floor {
 		g.dups++
 		return false
@@ -201,14 +206,25 @@ func candleMinute(v *Candle) int64 {
 func (g *gaps) lost(hold bool, active []Subscription) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	// A key active on the lost connection is in the gap even if nothing
-	// had arrived for it yet.
+	// Only the keys active on the lost connection are in the gap, even if
+	// nothing had arrived for them yet; any other key (unsubscribed, never
+	// confirmed) is neither healed nor held.
+	inGap := map[gapKey]bool{}
 	for _, sub := range active {
 		if sub.Channel == ChannelTrades || sub.Channel == ChannelCandles {
-			g.state(gapKey{sub.Channel, sub.Symbol})
+			k := gapKey{sub.Channel, sub.Symbol}
+			g.state(k)
+			inGap[k] = true
 		}
 	}
-	for _, s := range g.keys {
+	for k, s := range g.keys {
+		if !inGap[k] {
+			// Values held for a key nobody restores are not delivered:
+			// counted, then forgotten.
+			g.dups += uint64(len(s.heldTrades) + len(s.heldCandles))
+			delete(g.keys, k)
+			continue
+		}
 		s.inGap = true
 		s.gapSerial, s.gapVolume, s.gapTime, s.gapHasVolume = s.lastSerial, s.lastVolume, s.lastTime, s.hasVolume
 		s.firstSeen = false
@@ -440,7 +456,9 @@ func (s *gapState) selectCandles(fetched []Candle) []Candle {
 	var out []Candle
 	for i := range fetched {
 		t := candleMinute(&fetched[i])
-		if t <= s.gapTime || (s.firstSeen && t >= s.firstTime) {
+		// The minute forming when the connection dropped is sent again:
+		// REST has its final state.
+		if t < s.gapTime || (s.firstSeen && t >= s.firstTime) {
 			continue
 		}
 		out = append(out, fetched[i])

@@ -134,3 +134,27 @@ func newDecoderTrade(t *testing.T) func([]byte) Trade {
 		return v
 	}
 }
+
+// A key unsubscribed before the connection drops is neither healed nor
+// held: subscribed again, its values flow.
+func TestBackfillNeverHoldsAKeyNobodyRestores(t *testing.T) {
+	srv := newServer(t)
+	src := &memorySource{trades: map[string][]Trade{}}
+	c := newClient(t, srv, func(o *WebSocketClientOption) { o.Backfill, o.BackfillHold = src, true })
+	connect(t, c)
+	subscribe(t, c, ChannelTrades, "2330", "2317")
+	srv.Publish("trades", "2330", tradeJSON("2330", 1))
+	srv.Publish("trades", "2317", tradeJSON("2317", 1))
+	receive(t, c.Trades())
+	receive(t, c.Trades())
+	if err := c.Unsubscribe(testCtx(t), SubscribeRequest{Channel: ChannelTrades, Symbols: []string{"2330"}}); err != nil {
+		t.Fatal(err)
+	}
+	srv.DropAll()
+	nextEvent(t, c, func(b Backfilled) bool { return b.Subscription.Symbol == "2317" })
+	subscribe(t, c, ChannelTrades, "2330")
+	srv.Publish("trades", "2330", tradeJSON("2330", 2))
+	if v := receive(t, c.Trades()); v.Symbol != "2330" || v.Serial != 2 {
+		t.Fatalf("got %s %d", v.Symbol, v.Serial)
+	}
+}

@@ -273,6 +273,7 @@ type Stats struct {
 	// Reconnects counts reconnections after a lost connection.
 	Reconnects uint64
 	// Duplicates counts live values not delivered because a backfill had
-	// already delivered them.
+	// already delivered them, or because they were held for a key that was
+	// then not restored.
 	Duplicates uint64
 }

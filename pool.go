@@ -209,14 +209,41 @@ func (p *Pool) watch(c *WebSocketClient) {
 	defer p.watchers.Done()
 	select {
 	case <-c.Done():
-		if err := c.Err(); err != nil {
+		err := c.Err()
+		if err == nil {
+			return
+		}
+		if errors.Is(err, ErrUnauthorized) || isCertificateError(err) {
+			// A verdict on the key or the endpoint, not on one connection.
 			p.mu.Lock()
 			if p.err == nil && !p.closed {
 				p.err = err
 			}
 			p.mu.Unlock()
 			go func() { _ = p.Close() }()
+			return
 		}
+		// This connection gave up (its reconnect limits ran out): its keys
+		// move now, and its slot opens anew when needed.
+		p.mu.Lock()
+		var m *member
+		for _, x := range p.members {
+			if x.c == c {
+				m = x
+			}
+		}
+		if m == nil || p.closed {
+			p.mu.Unlock()
+			return
+		}
+		m.down = true
+		p.mu.Unlock()
+		p.failover(m)
+		p.mu.Lock()
+		if m.c == c {
+			m.c, m.down, m.failed = nil, false, false
+		}
+		p.mu.Unlock()
 	case <-p.closeCtx.Done():
 	}
 }
@@ -328,7 +355,28 @@ func (p *Pool) subscribeMoved(m *member, keys []subKey) {
 		return
 	}
 	for _, r := range requestsFor(keys) {
-		_ = c.Subscribe(p.closeCtx, r)
+		p.subscribeOrWait(m, c, r)
+	}
+}
+
+// subscribeOrWait subscribes keys the pool moved; those the server refuses
+// for lack of room wait for room like unplaced keys, rather than vanish.
+func (p *Pool) subscribeOrWait(m *member, c *WebSocketClient, r SubscribeRequest) {
+	err := c.Subscribe(p.closeCtx, r)
+	var se *ServerError
+	if !errors.As(err, &se) {
+		return
+	}
+	ks, _ := r.keys()
+	refused := p.learn(m, c, ks, se.Code == CodeLimitExceeded)
+	if len(refused) == 0 || se.Code != CodeLimitExceeded {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed {
+		p.unplaced = append(p.unplaced, refused...)
+		p.outlets.emit(KeysUnplaced{From: m.index, Subscriptions: subscriptionsOf(refused)})
 	}
 }
 
@@ -387,16 +435,23 @@ func (p *Pool) place(keys []subKey, exclude *member) (map[*member][]subKey, erro
 	}
 	out := map[*member][]subKey{}
 	for _, k := range keys {
+		// A connection that is up first; one being retried only when
+		// nothing else has room (its Subscribe waits for it).
 		var best *member
-		for _, m := range p.members {
-			if m == exclude || m.room() == 0 {
-				continue
-			}
-			if best == nil || (p.opt.Spread && m.room() > best.room()) {
-				best = m
-				if !p.opt.Spread {
-					break // fill one after another
+		for _, wantDown := range []bool{false, true} {
+			for _, m := range p.members {
+				if m == exclude || m.room() == 0 || m.down != wantDown {
+					continue
 				}
+				if best == nil || (p.opt.Spread && m.room() > best.room()) {
+					best = m
+					if !p.opt.Spread {
+						break // fill one after another
+					}
+				}
+			}
+			if best != nil {
+				break
 			}
 		}
 		best.keys++
@@ -450,9 +505,12 @@ func (p *Pool) Subscribe(ctx context.Context, req SubscribeRequest) error {
 			if errors.As(err, &se) && se.Code == CodeLimitExceeded {
 				// The server holds fewer than the plan says: learn it, and
 				// place what it refused elsewhere.
-				r := p.learn(m, c, ks)
+				r := p.learn(m, c, ks, true)
 				refused, from = append(refused, r...), m
 				continue
+			}
+			if se != nil && c != nil {
+				p.learn(m, c, ks, false) // refused keys give their room back
 			}
 			if err != nil && firstErr == nil {
 				firstErr = err
@@ -473,9 +531,10 @@ func (p *Pool) Subscribe(ctx context.Context, req SubscribeRequest) error {
 	return firstErr
 }
 
-// learn records that m's server took only part of ks, and returns the
-// keys it refused, released from m.
-func (p *Pool) learn(m *member, c *WebSocketClient, ks []subKey) []subKey {
+// learn releases from m the keys of ks its client no longer wants (the
+// server refused them) and returns them; with capacity, it also records
+// that m's server holds no more than it now has.
+func (p *Pool) learn(m *member, c *WebSocketClient, ks []subKey, capacity bool) []subKey {
 	held := map[subKey]bool{}
 	for _, s := range c.Subscriptions() {
 		held[subKey{s.Channel, s.Symbol, s.IntradayOddLot, s.AfterHours}] = true
@@ -490,7 +549,9 @@ func (p *Pool) learn(m *member, c *WebSocketClient, ks []subKey) []subKey {
 			m.keys--
 		}
 	}
-	m.capacity = len(held)
+	if capacity {
+		m.capacity = len(held)
+	}
 	return refused
 }
 
@@ -498,18 +559,20 @@ func (p *Pool) learn(m *member, c *WebSocketClient, ks []subKey) []subKey {
 func (p *Pool) rollback(ctx context.Context, keys []subKey) {
 	p.mu.Lock()
 	byMember := map[*member][]subKey{}
+	clients := map[*member]*WebSocketClient{}
 	for _, k := range keys {
 		if m := p.owner[k]; m != nil {
 			byMember[m] = append(byMember[m], k)
+			clients[m] = m.c
 			delete(p.owner, k)
 			m.keys--
 		}
 	}
 	p.mu.Unlock()
 	for m, ks := range byMember {
-		if m.c != nil {
+		if c := clients[m]; c != nil {
 			for _, r := range requestsFor(ks) {
-				_ = m.c.Unsubscribe(ctx, r)
+				_ = c.Unsubscribe(ctx, r)
 			}
 		}
 	}
@@ -543,16 +606,21 @@ func (p *Pool) Unsubscribe(ctx context.Context, req SubscribeRequest) error {
 	if len(byMember) > 0 {
 		p.placeWaitingLocked() // the room just freed
 	}
+	clients := map[*member]*WebSocketClient{}
+	for m := range byMember {
+		clients[m] = m.c
+	}
 	p.mu.Unlock()
 	if found == 0 {
 		return ErrNotSubscribed
 	}
 	var firstErr error
 	for _, m := range sortedMembers(byMember) {
-		if m.c == nil {
+		c := clients[m]
+		if c == nil {
 			continue // placed, never opened: nothing was sent
 		}
-		if err := m.c.Unsubscribe(ctx, requestFor(req, byMember[m])); err != nil && !errors.Is(err, ErrNotSubscribed) && firstErr == nil {
+		if err := c.Unsubscribe(ctx, requestFor(req, byMember[m])); err != nil && !errors.Is(err, ErrNotSubscribed) && firstErr == nil {
 			firstErr = err
 		}
 	}
@@ -574,19 +642,19 @@ type Shard struct {
 // subscriptions live on it.
 func (p *Pool) Shards() []Shard {
 	p.mu.Lock()
-	members := append([]*member(nil), p.members...)
-	shards := make([]Shard, len(members))
-	for i, m := range members {
+	clients := p.clientsLocked()
+	shards := make([]Shard, len(p.members))
+	for i, m := range p.members {
 		shards[i] = Shard{Index: m.index, Open: m.c != nil, Capacity: m.capacity, Used: m.keys}
 	}
 	p.mu.Unlock()
-	for i, m := range members {
-		if m.c == nil {
+	for i, c := range clients {
+		if c == nil {
 			continue
 		}
-		shards[i].Subs = m.c.Subscriptions()
-		shards[i].Connected = m.c.State() == StateConnected
-		if s := m.c.liveSession(); s != nil {
+		shards[i].Subs = c.Subscriptions()
+		shards[i].Connected = c.State() == StateConnected
+		if s := c.liveSession(); s != nil {
 			shards[i].Conn = s.seq
 		}
 	}
@@ -646,11 +714,11 @@ func (p *Pool) All() iter.Seq[Message] {
 func (p *Pool) Stats() Stats {
 	var st Stats
 	p.mu.Lock()
-	members := append([]*member(nil), p.members...)
+	clients := p.clientsLocked()
 	p.mu.Unlock()
-	for _, m := range members {
-		if m.c != nil {
-			s := m.c.Stats()
+	for _, c := range clients {
+		if c != nil {
+			s := c.Stats()
 			st.Malformed += s.Malformed
 			st.Connections += s.Connections
 			st.Reconnects += s.Reconnects
@@ -677,24 +745,24 @@ func (p *Pool) Err() error {
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	p.closed = true
-	members := append([]*member(nil), p.members...)
-	for _, m := range members {
+	for _, m := range p.members {
 		if m.timer != nil {
 			m.timer.Stop()
 		}
 	}
+	clients := p.clientsLocked()
 	p.mu.Unlock()
 	p.cancel()
 	var wg sync.WaitGroup
-	errs := make([]error, len(members))
-	for i, m := range members {
-		if m.c == nil {
+	errs := make([]error, len(clients))
+	for i, c := range clients {
+		if c == nil {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = m.c.Close()
+			errs[i] = c.Close()
 		}()
 	}
 	wg.Wait()
@@ -704,6 +772,16 @@ func (p *Pool) Close() error {
 		close(p.done)
 	})
 	return errors.Join(errs...)
+}
+
+// clientsLocked is every slot's client (nil when not open), by index.
+// Called with p.mu held.
+func (p *Pool) clientsLocked() []*WebSocketClient {
+	out := make([]*WebSocketClient, len(p.members))
+	for i, m := range p.members {
+		out[i] = m.c
+	}
+	return out
 }
 
 // requestFor is req narrowed to keys (which share its channel and
@@ -759,6 +837,9 @@ func (p *Pool) Rebalance(ctx context.Context) error {
 		p.mu.Unlock()
 		return ErrClosed
 	}
+	// Close waits for it: nothing is emitted after the channels close.
+	p.watchers.Add(1)
+	defer p.watchers.Done()
 	var up []*member
 	total := 0
 	for _, m := range p.members {
@@ -778,6 +859,7 @@ func (p *Pool) Rebalance(ctx context.Context) error {
 	}
 	type move struct {
 		from, to *member
+		fc, tc   *WebSocketClient
 		keys     []subKey
 	}
 	var moves []move
@@ -803,7 +885,7 @@ func (p *Pool) Rebalance(ctx context.Context) error {
 			if n := len(moves); n > 0 && moves[n-1].from == from && moves[n-1].to == to {
 				moves[n-1].keys = append(moves[n-1].keys, k)
 			} else {
-				moves = append(moves, move{from, to, []subKey{k}})
+				moves = append(moves, move{from, to, from.c, to.c, []subKey{k}})
 			}
 		}
 	}
@@ -812,11 +894,16 @@ func (p *Pool) Rebalance(ctx context.Context) error {
 	for _, mv := range moves {
 		p.outlets.emit(KeysMoved{From: mv.from.index, To: mv.to.index, Subscriptions: subscriptionsOf(mv.keys)})
 		for _, r := range requestsFor(mv.keys) {
-			if err := mv.from.c.Unsubscribe(ctx, r); err != nil && !errors.Is(err, ErrNotSubscribed) && firstErr == nil {
+			if err := mv.fc.Unsubscribe(ctx, r); err != nil && !errors.Is(err, ErrNotSubscribed) && firstErr == nil {
 				firstErr = err
 			}
-			if err := mv.to.c.Subscribe(ctx, r); err != nil && firstErr == nil {
+			if err := mv.tc.Subscribe(ctx, r); err != nil && firstErr == nil {
 				firstErr = err
+				var se *ServerError
+				if errors.As(err, &se) {
+					ks, _ := r.keys()
+					p.learn(mv.to, mv.tc, ks, se.Code == CodeLimitExceeded)
+				}
 			}
 		}
 	}

@@ -466,3 +466,59 @@ func TestLoadPool(t *testing.T) {
 		t.Fatalf("%d values out of sequence with nothing dropped", bad.Load())
 	}
 }
+
+// A key the server refuses gives its room back.
+func TestPoolRefusedKeyGivesItsRoomBack(t *testing.T) {
+	srv := newServer(t)
+	srv.RejectSymbol("trades", "BAD", CodeValidationFailed, "Invalid symbol")
+	p := newPool(t, srv, PlanFree, nil)
+	if err := p.Subscribe(testCtx(t), SubscribeRequest{Channel: ChannelTrades, Symbols: []string{"BAD"}}); err == nil {
+		t.Fatal("refused symbol accepted")
+	}
+	if sh := p.Shards(); sh[0].Used != 0 {
+		t.Fatalf("the refused key still takes room: %+v", sh[0])
+	}
+	if err := p.Subscribe(testCtx(t), SubscribeRequest{Channel: ChannelTrades, Symbols: symbolsN(5)}); err != nil {
+		t.Fatalf("the plan's five: %v", err)
+	}
+}
+
+// A connection whose reconnect limits run out does not end the pool: its
+// keys move, and the pool goes on.
+func TestPoolOutlivesAConnectionThatGivesUp(t *testing.T) {
+	srv := newServer(t)
+	var refuse sync.Mutex
+	refusing := false
+	p := newPool(t, srv, Plan{Connections: 2, SubscriptionsPerConnection: 4}, func(o *PoolOption) {
+		o.Spread, o.FailoverAfter = true, time.Hour
+		o.Client.ReconnectMaxAttempts = 2
+		o.Client.ReconnectInitialInterval, o.Client.ReconnectMaxInterval = 10*time.Millisecond, 20*time.Millisecond
+		o.Client.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			refuse.Lock()
+			r := refusing
+			refuse.Unlock()
+			if r {
+				return nil, errors.New("test: unreachable")
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}
+	})
+	pe := watchPool(t, p)
+	if err := p.Subscribe(testCtx(t), SubscribeRequest{Channel: ChannelTrades, Symbols: symbolsN(4)}); err != nil {
+		t.Fatal(err)
+	}
+	refuse.Lock()
+	refusing = true
+	refuse.Unlock()
+	srv.LiveConns()[1].Drop()
+	eventually(t, "the keys of the connection that gave up moved", func() bool {
+		return pe.find(func(e Event) bool { m, ok := e.(KeysMoved); return ok && m.From == 1 && len(m.Subscriptions) == 2 })
+	})
+	select {
+	case <-p.Done():
+		t.Fatalf("the pool ended: %v", p.Err())
+	default:
+	}
+	eventually(t, "all four on the remaining connection", func() bool { return srv.SubscriptionCount() == 4 })
+}
