@@ -507,7 +507,7 @@ func (w *Writer) openOutput(f *os.File, dst io.Writer, now time.Time) error {
 		// synchronously; a 1 MiB window is plenty for line-local repetition
 		// and keeps memory small.
 		zw, err := zstd.NewWriter(&o.cw, zstd.WithEncoderConcurrency(1),
-			zstd.WithWindowSize(1<<20), zstd.WithEncoderLevel(zstd.SpeedDefault))
+			zstd.WithWindowSize(1<<20), zstd.WithEncoderLevel(zstd.SpeedFastest))
 		if err != nil {
 			return err
 		}
