@@ -140,6 +140,7 @@ type member struct {
 	down     bool             // its connection is lost and being retried
 	failed   bool             // down past FailoverAfter: its keys moved away
 	timer    *time.Timer      // the failover timer while down
+	downs    uint64           // times it went down: a timer from an earlier outage is stale
 }
 
 // room is what m can take now: nothing while it has failed over.
@@ -267,8 +268,21 @@ func (p *Pool) link(m *member, up bool) {
 		p.placeWaitingLocked()
 		return
 	}
+	m.downs++
 	if p.opt.FailoverAfter > 0 {
-		m.timer = time.AfterFunc(p.opt.FailoverAfter, func() { p.failover(m) })
+		outage := m.downs
+		m.timer = time.AfterFunc(p.opt.FailoverAfter, func() { p.failoverAfter(m, outage) })
+	}
+}
+
+// failoverAfter fails m over if it is still in the outage that armed the
+// timer.
+func (p *Pool) failoverAfter(m *member, outage uint64) {
+	p.mu.Lock()
+	stale := m.downs != outage
+	p.mu.Unlock()
+	if !stale {
+		p.failover(m)
 	}
 }
 
