@@ -215,7 +215,10 @@ type WebSocketClientOption struct {
 	// it on the same channel with Meta.Backfill set, then reports a
 	// Backfilled event per key. Keys are healed one at a time in the order
 	// they were subscribed. Books and aggregates need none: each frame is
-	// the full state. Default nil: off.
+	// the full state. Gaps are tracked by channel and symbol, as data
+	// frames carry no modifiers: with backfill on, do not subscribe one
+	// symbol's board and odd-lot trades (or day and night sessions) at
+	// once. Default nil: off.
 	Backfill BackfillSource
 	// BackfillHold holds a key's live values while its backfill runs and
 	// delivers them after it, so that the key's values arrive in strict
