@@ -12,6 +12,7 @@ import (
 var clientColour = map[string]string{
 	"sdk":           "#1f6feb",
 	"sdk-record":    "#54aeff",
+	"sdk-pool":      "#0a3069",
 	"gorilla-raw":   "#8b949e",
 	"gorilla-json":  "#8250df",
 	"gorilla-gjson": "#bf8fff",

@@ -202,13 +202,46 @@ type sdkHooks struct {
 // sdkClient runs this SDK: connect, subscribe to every channel of w, and
 // receive typed values from Trades, Books and Aggregates on one consumer
 // goroutine until it has n of them.
-func sdkClient(ctx context.Context, base string, w *workload, n, buffer int, hooks sdkHooks) (run clientRun, err error) {
+func sdkClient(ctx context.Context, base string, w *workload, n, buffer int, hooks sdkHooks) (clientRun, error) {
 	opt := sdkOptions(marketdata.Endpoint(base, "v1.0", "stock"), buffer)
 	opt.Tap = hooks.tap
 	client, err := marketdata.NewWebSocketClient(opt)
 	if err != nil {
 		return clientRun{}, err
 	}
+	return consume(ctx, client, w, n, hooks)
+}
+
+// poolConnections is the number of connections of the sdk-pool client.
+const poolConnections = 2
+
+// poolPlan is sdk-pool's plan for w: poolConnections connections with room
+// for an even share of w's subscriptions each, so that Spread puts half of
+// them on each connection.
+func poolPlan(w *workload) marketdata.Plan {
+	per := (w.subscriptionCount() + poolConnections - 1) / poolConnections
+	return marketdata.Plan{Connections: poolConnections, SubscriptionsPerConnection: per}
+}
+
+// poolClient is sdkClient through a marketdata.Pool: the same options for
+// every connection, poolConnections of them opened at Connect (Spread), the
+// subscriptions spread over them, and the same consumer on the pool's
+// merged channels. The endpoint must route (job.route) for each frame to
+// reach only the connection that holds its subscription.
+func poolClient(ctx context.Context, base string, w *workload, n, buffer int, hooks sdkHooks) (clientRun, error) {
+	opt := sdkOptions(marketdata.Endpoint(base, "v1.0", "stock"), buffer)
+	opt.Tap = hooks.tap
+	pool, err := marketdata.NewPool(marketdata.PoolOption{Client: opt, Plan: poolPlan(w), Spread: true})
+	if err != nil {
+		return clientRun{}, err
+	}
+	return consume(ctx, pool, w, n, hooks)
+}
+
+// consume connects client, subscribes to every channel of w, and receives
+// typed values from Trades, Books and Aggregates on one consumer goroutine
+// until it has n of them; it closes the client.
+func consume(ctx context.Context, client marketdata.Stream, w *workload, n int, hooks sdkHooks) (run clientRun, err error) {
 	var (
 		mu       sync.Mutex
 		closing  bool
@@ -329,7 +362,7 @@ func sdkClient(ctx context.Context, base string, w *workload, n, buffer int, hoo
 // away.
 var checksum atomic.Int64
 
-func errClosed(c *marketdata.WebSocketClient) error {
+func errClosed(c marketdata.Stream) error {
 	<-c.Done()
 	if err := c.Err(); err != nil {
 		return err

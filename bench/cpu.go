@@ -8,6 +8,9 @@ type cpuTime struct{ user, sys int64 }
 // sub returns t - u.
 func (t cpuTime) sub(u cpuTime) cpuTime { return cpuTime{user: t.user - u.user, sys: t.sys - u.sys} }
 
+// add returns t + u.
+func (t cpuTime) add(u cpuTime) cpuTime { return cpuTime{user: t.user + u.user, sys: t.sys + u.sys} }
+
 // total is user plus system time.
 func (t cpuTime) total() time.Duration { return time.Duration(t.user + t.sys) }
 

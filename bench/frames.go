@@ -22,10 +22,11 @@ const poolFrames = 8192
 
 // frame is one pre-framed WebSocket message inside a pool's buffer.
 type frame struct {
-	start, end int  // the frame's bytes, header included, in pool.buf
-	payload    int  // the message's size without its header
-	serial     int  // offset of the fixed-width "serial" digits in pool.buf, or -1
-	trades     bool // the trades channel
+	start, end int    // the frame's bytes, header included, in pool.buf
+	payload    int    // the message's size without its header
+	serial     int    // offset of the fixed-width "serial" digits in pool.buf, or -1
+	trades     bool   // the trades channel
+	key        string // channel ":" symbol: the subscription that gets it
 }
 
 // pool is a set of pre-framed server-to-client text messages laid out back to
@@ -57,6 +58,51 @@ func (w *workload) subscriptionCount() int {
 		n += len(s.Symbols)
 	}
 	return n
+}
+
+// subKey names one subscription: channel and symbol.
+func subKey(channel, symbol string) string { return channel + ":" + symbol }
+
+// part is the pool of the frames of p whose subscription is in keys, in
+// their order in p, copied back to back (serial offsets moved with them),
+// and owned, which of p's frames went into it.
+func (p *pool) part(keys map[string]bool) (*pool, []bool) {
+	q := &pool{width: p.width}
+	owned := make([]bool, len(p.frames))
+	for i, fr := range p.frames {
+		if !keys[fr.key] {
+			continue
+		}
+		owned[i] = true
+		shift := len(q.buf) - fr.start
+		q.buf = append(q.buf, p.buf[fr.start:fr.end]...)
+		nf := fr
+		nf.start, nf.end = fr.start+shift, fr.end+shift
+		if fr.serial >= 0 {
+			nf.serial = fr.serial + shift
+		}
+		q.frames = append(q.frames, nf)
+	}
+	return q, owned
+}
+
+// routedFrames is how many of the first n frames of a stream cycling
+// through a pool fall on the pool's frames marked in owned: what a
+// connection subscribed to those frames' keys receives of n.
+func routedFrames(n int, owned []bool) int {
+	if len(owned) == 0 {
+		return 0
+	}
+	per, rest := 0, 0
+	for i, o := range owned {
+		if o {
+			per++
+			if i < n%len(owned) {
+				rest++
+			}
+		}
+	}
+	return n/len(owned)*per + rest
 }
 
 // symbolList returns n four-digit stock codes.
@@ -163,7 +209,7 @@ func (p *pool) add(channel, symbol string, i int, rng *rand.Rand) {
 	}
 	payload := fmt.Sprintf(`{"event":"data","data":%s,"id":%q,"channel":%q}`, data, subscriptionID(channel, symbol), channel)
 
-	fr := frame{start: len(p.buf), serial: -1, trades: channel == "trades"}
+	fr := frame{start: len(p.buf), serial: -1, trades: channel == "trades", key: subKey(channel, symbol)}
 	at := -1
 	for k := 0; k < len(payload); k++ {
 		if payload[k] == serialMark[0] {

@@ -16,8 +16,12 @@
 //
 //   - throughput: the endpoint streams the same -n pre-built frames (50%
 //     trades, 30% books, 20% aggregates over -symbols symbols) to each
-//     client in turn: gorilla-raw, sdk, sdk-record, gorilla-json,
-//     gorilla-gjson and node-sdk. Each client measures from its first message to its last, and
+//     client in turn: gorilla-raw, sdk, sdk-pool, sdk-record, gorilla-json,
+//     gorilla-gjson and node-sdk. sdk-pool is the SDK's Pool over two
+//     connections, each subscribed to half of the subscriptions; for it the
+//     endpoint sends each frame only on the connection subscribed to its
+//     symbol, so that it receives the same -n frames in all. Each client
+//     measures from its first message to its last, and
 //     the process's CPU (getrusage) is read around each run, the endpoint
 //     writer's own thread CPU taken out. The diagnostics raw-decode and
 //     raw-decode-chan (bench/diag.go) run only when -clients names them.
@@ -27,8 +31,9 @@
 //   - latency: the endpoint sends at -latency-rate, writing its clock into
 //     the serial of every trades frame; the consumer subtracts it from its
 //     own clock at receipt. The clients run in this order: sdk, sdk-record,
-//     sdk again and gorilla-raw; the spread of the two sdk runs' p99 is the
-//     noise that sdk-record's p99 shift is judged against.
+//     sdk-pool, sdk again and gorilla-raw; the spread of the two sdk runs'
+//     p99 is the noise that sdk-record's and sdk-pool's p99 shifts are
+//     judged against.
 //   - memory: the SDK with -memory-subs subscriptions receives
 //     -memory-messages messages; HeapInuse after runtime.GC is read at the
 //     first message, after a warm-up, and at the end.
@@ -82,7 +87,7 @@ func parseFlags() options {
 	var o options
 	flag.IntVar(&o.n, "n", 1_000_000, "messages per client in the throughput runs")
 	flag.IntVar(&o.symbols, "symbols", 50, "symbols in the throughput and latency runs (each on trades, books and aggregates)")
-	flag.StringVar(&o.clients, "clients", "gorilla-raw,sdk,sdk-record,gorilla-json,gorilla-gjson,node-sdk", "throughput clients to run, comma-separated; empty skips throughput")
+	flag.StringVar(&o.clients, "clients", "gorilla-raw,sdk,sdk-pool,sdk-record,gorilla-json,gorilla-gjson,node-sdk", "throughput clients to run, comma-separated; empty skips throughput")
 	flag.IntVar(&o.buffer, "buffer", marketdata.DefaultBufferSize, "the SDK's BufferSize (capacity of each typed channel)")
 	flag.Float64Var(&o.latRate, "latency-rate", 10_000, "messages per second in the latency runs")
 	flag.DurationVar(&o.latDuration, "latency-duration", 10*time.Second, "measured length of each latency run; 0 skips latency")
@@ -224,7 +229,7 @@ func avgFrame(p *pool) int {
 // the writer's own CPU, read on its thread, is then the part that is not
 // the client's.
 func stream(ep *endpoint, j *job, client func() (clientRun, error)) (clientRun, streamResult, error) {
-	j.done = make(chan streamResult, 1)
+	j.done = make(chan streamResult, j.parts())
 	ep.start(j)
 	defer ep.start(nil)
 	runtime.GC() // every client starts from a collected heap
@@ -233,28 +238,48 @@ func stream(ep *endpoint, j *job, client func() (clientRun, error)) (clientRun, 
 	if err != nil {
 		return run, streamResult{}, err
 	}
-	select {
-	case sr := <-j.done:
-		if sr.err != nil {
-			return run, sr, fmt.Errorf("endpoint: %w", sr.err)
-		}
-		if sr.frames != j.n {
-			return run, sr, fmt.Errorf("endpoint sent %d of %d frames", sr.frames, j.n)
-		}
-		after, afterOK := processCPU()
-		if beforeOK && afterOK {
-			run.processCPU, run.processOK = after.sub(before).total(), true
-		}
-		if sr.cpuOK {
-			run.endpointCPU, run.endpointOK = sr.cpu.total(), true
-			if !run.external && beforeOK && afterOK {
-				run.cpu, run.cpuOK = clientCPU(after.sub(before), sr.cpu), true
-			}
-		}
-		return run, sr, nil
-	case <-time.After(10 * time.Second):
-		return run, streamResult{}, errors.New("endpoint did not finish its stream")
+	sr, err := collect(j.done, j.parts(), 10*time.Second)
+	if err != nil {
+		return run, sr, err
 	}
+	if sr.frames != j.n {
+		return run, sr, fmt.Errorf("endpoint sent %d of %d frames", sr.frames, j.n)
+	}
+	after, afterOK := processCPU()
+	if beforeOK && afterOK {
+		run.processCPU, run.processOK = after.sub(before).total(), true
+	}
+	if sr.cpuOK {
+		run.endpointCPU, run.endpointOK = sr.cpu.total(), true
+		if !run.external && beforeOK && afterOK {
+			run.cpu, run.cpuOK = clientCPU(after.sub(before), sr.cpu), true
+		}
+	}
+	return run, sr, nil
+}
+
+// collect sums the parts streamResults of a job's connections (one unless
+// the job is routed over several), waiting at most wait for all of them:
+// frames, bytes and the writers' CPU add up, the CPU counting only when
+// every writer's could be read.
+func collect(done <-chan streamResult, parts int, wait time.Duration) (streamResult, error) {
+	timeout := time.After(wait)
+	total := streamResult{cpuOK: true}
+	for k := 0; k < parts; k++ {
+		select {
+		case sr := <-done:
+			if sr.err != nil {
+				return sr, fmt.Errorf("endpoint: %w", sr.err)
+			}
+			total.frames += sr.frames
+			total.bytes += sr.bytes
+			total.cpu = total.cpu.add(sr.cpu)
+			total.cpuOK = total.cpuOK && sr.cpuOK
+		case <-timeout:
+			return streamResult{}, errors.New("endpoint did not finish its stream")
+		}
+	}
+	return total, nil
 }
 
 // decodePasses is how many times the bound's decode loop runs over n
@@ -267,11 +292,15 @@ func throughput(ctx context.Context, ep *endpoint, o options, work *workload, r 
 		ctx, cancel := context.WithTimeout(ctx, runTimeout(o.n))
 		defer cancel()
 		var client func() (clientRun, error)
+		j := &job{work: work, n: o.n}
 		switch name {
 		case "gorilla-raw":
 			client = func() (clientRun, error) { return rawClient(ctx, ep.base, work, o.n, nil) }
 		case "sdk":
 			client = func() (clientRun, error) { return sdkClient(ctx, ep.base, work, o.n, o.buffer, sdkHooks{}) }
+		case "sdk-pool":
+			j.route, j.conns = true, poolConnections
+			client = func() (clientRun, error) { return poolClient(ctx, ep.base, work, o.n, o.buffer, sdkHooks{}) }
 		case "sdk-record":
 			client = func() (clientRun, error) { return recordClient(ctx, ep.base, work, o.n, o.buffer, sdkHooks{}) }
 		case "gorilla-json":
@@ -289,7 +318,7 @@ func throughput(ctx context.Context, ep *endpoint, o options, work *workload, r 
 		}
 		logf("throughput: %s receiving %s messages...", name, group(float64(o.n)))
 		row := throughputRow{Client: name}
-		run, sr, err := stream(ep, &job{work: work, n: o.n}, client)
+		run, sr, err := stream(ep, j, client)
 		switch {
 		case errors.Is(err, errSkipped):
 			row.Skipped = err.Error()
@@ -359,12 +388,12 @@ func latency(ctx context.Context, ep *endpoint, o options, symbols []string, r *
 	total := o.latDuration + o.latWarmup
 	n := int(o.latRate * total.Seconds())
 	expect := int(o.latRate*o.latDuration.Seconds()) * mixTrades / 100
-	// sdk-record sits between two sdk runs: the spread of their p99s is the
-	// run's noise, against which sdk-record's shift is judged.
+	// sdk-record and sdk-pool sit between two sdk runs: the spread of their
+	// p99s is the run's noise, against which the others' shifts are judged.
 	runs := []struct {
 		name   string
 		repeat bool
-	}{{"sdk", false}, {"sdk-record", false}, {"sdk", true}, {"gorilla-raw", false}}
+	}{{"sdk", false}, {"sdk-record", false}, {"sdk-pool", false}, {"sdk", true}, {"gorilla-raw", false}}
 	for _, lr := range runs {
 		name := lr.name
 		label := name
@@ -375,16 +404,22 @@ func latency(ctx context.Context, ep *endpoint, o options, symbols []string, r *
 		sink := &latencySink{warmup: o.latWarmup, samples: make([]time.Duration, 0, expect*6/5)}
 		ctx, cancel := context.WithTimeout(ctx, runTimeout(n))
 		defer cancel()
+		j := &job{work: work, n: n, rate: o.latRate}
+		if name == "sdk-pool" {
+			j.route, j.conns = true, poolConnections
+		}
 		client := func() (clientRun, error) {
 			switch name {
 			case "sdk":
 				return sdkClient(ctx, ep.base, work, n, o.buffer, sdkHooks{sink: sink})
 			case "sdk-record":
 				return recordClient(ctx, ep.base, work, n, o.buffer, sdkHooks{sink: sink})
+			case "sdk-pool":
+				return poolClient(ctx, ep.base, work, n, o.buffer, sdkHooks{sink: sink})
 			}
 			return rawClient(ctx, ep.base, work, n, sink)
 		}
-		run, _, err := stream(ep, &job{work: work, n: n, rate: o.latRate}, client)
+		run, _, err := stream(ep, j, client)
 		row := percentiles(name, o.latRate, run.messages, run.latency)
 		row.Repeat, row.Record = lr.repeat, run.record
 		if err != nil {
@@ -405,6 +440,10 @@ func latency(ctx context.Context, ep *endpoint, o options, symbols []string, r *
 	if delta, noise, ok := latencyShift(r.Latency); ok {
 		r.Ratios.SDKRecordP99DeltaUs, r.Ratios.SDKP99NoiseUs = &delta, &noise
 		logf("latency: sdk-record p99 %+.1f µs against the sdk's runs, whose p99s spread %.1f µs", delta, noise)
+	}
+	if delta, noise, ok := p99Shift(r.Latency, "sdk-pool"); ok {
+		r.Ratios.SDKPoolP99DeltaUs, r.Ratios.SDKP99NoiseUs = &delta, &noise
+		logf("latency: sdk-pool p99 %+.1f µs against the sdk's runs, whose p99s spread %.1f µs", delta, noise)
 	}
 }
 
@@ -473,6 +512,11 @@ func memory(ctx context.Context, ep *endpoint, o options, fail func(string, ...a
 	return mem
 }
 
+// hasClient reports whether the comma-separated list clients names name.
+func hasClient(clients, name string) bool {
+	return strings.Contains(","+strings.ReplaceAll(clients, " ", "")+",", ","+name+",")
+}
+
 // Growth below this is noise from runtime bookkeeping, not a leak: a leak
 // of even 1 byte per message would show 10 MB over the default run.
 const growthTolerance = 256 << 10
@@ -491,8 +535,11 @@ func judge(r *results, o options) {
 		ratio("sdk / node-sdk msg/s", ">= 4", r.Ratios.SDKToNode, 4, "sdk or node-sdk")
 		ratio("sdk / gorilla-json msg/s", ">= 5", r.Ratios.SDKToGorillaJSON, 5, "sdk or gorilla-json")
 		ratio("sdk / bound msg/s", ">= 0.80", r.Ratios.SDKToBound, 0.8, "sdk or gorilla-raw")
-		if strings.Contains(","+strings.ReplaceAll(o.clients, " ", "")+",", ",sdk-record,") {
+		if hasClient(o.clients, "sdk-record") {
 			add(recordThroughputTarget(r.Ratios.SDKRecordToSDK, r.Throughput))
+		}
+		if hasClient(o.clients, "sdk-pool") {
+			add(poolThroughputTarget(r.Ratios.SDKPoolToSDK))
 		}
 	}
 	for _, l := range r.Latency {
@@ -506,6 +553,7 @@ func judge(r *results, o options) {
 	}
 	if o.latDuration > 0 {
 		add(recordLatencyTarget(r.Ratios.SDKRecordP99DeltaUs, r.Ratios.SDKP99NoiseUs))
+		add(poolLatencyTarget(r.Ratios.SDKPoolP99DeltaUs, r.Ratios.SDKP99NoiseUs))
 	}
 	if m := r.Memory; m != nil {
 		t := target{Name: "heap growth, warm to end (KiB)", Goal: "< 256", Value: round1(float64(m.Growth) / 1024), Met: m.Error == "" && m.Growth < growthTolerance}

@@ -78,11 +78,17 @@ func bytesPerMessage(size int64, messages int) float64 {
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 // latencyShift compares the p99 of the sdk-record latency run with the
-// sdk's. The sdk's latency runs bracket sdk-record's (the repeat comes
-// after it); noise is the spread of their p99s (largest minus smallest)
-// and delta is sdk-record's p99 minus their mean. ok is false without an
-// sdk-record row and two sdk rows that all succeeded.
+// sdk's (see p99Shift).
 func latencyShift(rows []latencyRow) (delta, noise float64, ok bool) {
+	return p99Shift(rows, "sdk-record")
+}
+
+// p99Shift compares the p99 of client's latency run with the sdk's. The
+// sdk's latency runs bracket client's (the repeat comes after it); noise
+// is the spread of their p99s (largest minus smallest) and delta is
+// client's p99 minus their mean. ok is false without a row of client and
+// two sdk rows that all succeeded.
+func p99Shift(rows []latencyRow, client string) (delta, noise float64, ok bool) {
 	var sdk []float64
 	var rec float64
 	haveRec := false
@@ -93,7 +99,7 @@ func latencyShift(rows []latencyRow) (delta, noise float64, ok bool) {
 		switch l.Client {
 		case "sdk":
 			sdk = append(sdk, l.P99us)
-		case "sdk-record":
+		case client:
 			rec, haveRec = l.P99us, true
 		}
 	}
@@ -138,14 +144,36 @@ func recordThroughputTarget(ratio float64, rows []throughputRow) target {
 // sdk's: |delta| below the noise, the spread of the sdk's own p99 over its
 // runs (see latencyShift).
 func recordLatencyTarget(delta, noise *float64) target {
-	t := target{Name: "sdk-record p99 - sdk p99 (µs)", Goal: "|Δ| < noise"}
+	return shiftTarget("sdk-record", "sdk-record", delta, noise)
+}
+
+// poolLatencyTarget judges sdk-pool's p99 shift the same way: |delta|
+// below the noise of the sdk's runs, which bracket sdk-record's and
+// sdk-pool's.
+func poolLatencyTarget(delta, noise *float64) target {
+	return shiftTarget("sdk-pool", "sdk-record and sdk-pool", delta, noise)
+}
+
+// shiftTarget judges client's p99 shift against the noise of the sdk's two
+// latency runs, run before and after between.
+func shiftTarget(client, between string, delta, noise *float64) target {
+	t := target{Name: client + " p99 - sdk p99 (µs)", Goal: "|Δ| < noise"}
 	if delta == nil || noise == nil {
-		t.Reason = "the sdk, sdk-record and repeated sdk latency runs did not all succeed"
+		t.Reason = "the sdk, " + client + " and repeated sdk latency runs did not all succeed"
 		return t
 	}
 	t.Goal = fmt.Sprintf("|Δ| < %.1f", *noise)
 	t.Value, t.Met = *delta, math.Abs(*delta) < *noise
-	t.Note = fmt.Sprintf("noise %.1f µs: the spread of the sdk's p99 over its two runs, before and after sdk-record", *noise)
+	t.Note = fmt.Sprintf("noise %.1f µs: the spread of the sdk's p99 over its two runs, before and after %s", *noise, between)
+	return t
+}
+
+// poolThroughputTarget judges sdk_pool_to_sdk: at least 0.90.
+func poolThroughputTarget(ratio float64) target {
+	t := target{Name: "sdk-pool / sdk msg/s", Goal: ">= 0.90", Value: ratio, Met: ratio >= 0.9}
+	if ratio == 0 {
+		t.Met, t.Reason = false, "sdk or sdk-pool did not run"
+	}
 	return t
 }
 

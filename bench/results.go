@@ -106,6 +106,14 @@ type ratios struct {
 	// Absent without the three latency runs (and in older files).
 	SDKRecordP99DeltaUs *float64 `json:"sdk_record_p99_delta_us,omitempty"`
 	SDKP99NoiseUs       *float64 `json:"sdk_p99_noise_us,omitempty"`
+	// SDKPoolToSDK is sdk-pool msg/s over sdk's: the Pool over two
+	// connections against one client; 0 when either is missing (and in
+	// older files).
+	SDKPoolToSDK float64 `json:"sdk_pool_to_sdk"`
+	// SDKPoolP99DeltaUs is sdk-pool's p99 latency minus the mean of the
+	// sdk's latency runs' p99, judged against SDKP99NoiseUs. Absent without
+	// those runs (and in older files).
+	SDKPoolP99DeltaUs *float64 `json:"sdk_pool_p99_delta_us,omitempty"`
 	// CPUPerMillion is each client's CPU seconds per million messages, as
 	// in its throughput row.
 	CPUPerMillion map[string]float64 `json:"cpu_s_per_million,omitempty"`
@@ -139,6 +147,9 @@ func computeRatios(rows []throughputRow, b *boundResult) ratios {
 	r.SDKToGorillaGJSON = over(rate["gorilla-gjson"])
 	if rec := rate["sdk-record"]; rec > 0 && sdk > 0 {
 		r.SDKRecordToSDK = round2(rec / sdk)
+	}
+	if p := rate["sdk-pool"]; p > 0 && sdk > 0 {
+		r.SDKPoolToSDK = round2(p / sdk)
 	}
 	if b != nil {
 		r.SDKToBound = over(b.MsgsPerSec)
@@ -337,6 +348,9 @@ func printTable(w io.Writer, r *results) {
 		if v := r.Ratios.SDKRecordToSDK; v > 0 {
 			fmt.Fprintf(w, "sdk-record / sdk msg/s: %.2f\n", v)
 		}
+		if v := r.Ratios.SDKPoolToSDK; v > 0 {
+			fmt.Fprintf(w, "sdk-pool / sdk msg/s: %.2f (the Pool over %d connections, half the subscriptions on each)\n", v, poolConnections)
+		}
 		fmt.Fprintln(w)
 	}
 
@@ -364,6 +378,9 @@ func printTable(w io.Writer, r *results) {
 		}
 		if d, n := r.Ratios.SDKRecordP99DeltaUs, r.Ratios.SDKP99NoiseUs; d != nil && n != nil {
 			fmt.Fprintf(w, "p99: sdk-record %+.1f µs against the mean of the sdk's two runs; noise (their spread) %.1f µs\n", *d, *n)
+		}
+		if d, n := r.Ratios.SDKPoolP99DeltaUs, r.Ratios.SDKP99NoiseUs; d != nil && n != nil {
+			fmt.Fprintf(w, "p99: sdk-pool %+.1f µs against the mean of the sdk's two runs; noise (their spread) %.1f µs\n", *d, *n)
 		}
 		fmt.Fprintln(w)
 	}

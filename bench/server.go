@@ -5,8 +5,10 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -23,6 +25,48 @@ type job struct {
 	n    int     // data frames to send
 	rate float64 // frames per second; 0 sends as fast as the socket takes them
 	done chan streamResult
+
+	// route sends each frame only to the connection subscribed to its key,
+	// for a client spread over conns connections (sdk-pool): the stream
+	// starts once the connections hold every subscription of work between
+	// them, each receiving its share of the n frames, and each reports its
+	// own streamResult on done.
+	route bool
+	conns int
+
+	mu      sync.Mutex
+	subs    int           // subscriptions acknowledged over the connections
+	joined  []*serverConn // the connections that subscribed
+	started bool
+}
+
+// parts is how many streamResults the job reports.
+func (j *job) parts() int {
+	if j.route {
+		return max(j.conns, 1)
+	}
+	return 1
+}
+
+// subscribed counts added subscriptions of c on a routed job and, once the
+// job's connections hold all of them, starts every connection's stream with
+// its share of the frames. Each connection's acks are all written before it
+// counts them here, so its writer never races its reader's replies.
+func (j *job) subscribed(c *serverConn, added int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.subs += added
+	if !slices.Contains(j.joined, c) {
+		j.joined = append(j.joined, c)
+	}
+	if j.started || j.subs < j.work.subscriptionCount() {
+		return
+	}
+	j.started = true
+	for _, sc := range j.joined {
+		part, owned := j.work.pool.part(sc.keys)
+		sc.begin(part, routedFrames(j.n, owned), j.rate*float64(len(part.frames))/float64(len(owned)))
+	}
 }
 
 // streamResult is the endpoint's side of one run.
@@ -112,8 +156,15 @@ type serverConn struct {
 	ws   *websocket.Conn
 	job  *job
 	subs int
+	keys map[string]bool // the subscriptions acknowledged, for a routed job
 
-	started    bool
+	// frames, n and rate are what the writer streams: the job's pool, n
+	// and rate, or for a routed job this connection's share of them.
+	frames *pool
+	n      int
+	rate   float64
+
+	started    atomic.Bool
 	stop       chan struct{}
 	stopOnce   sync.Once
 	writerDone chan struct{}
@@ -154,7 +205,7 @@ func (c *serverConn) handle(data []byte) error {
 		}
 		return c.ws.WriteMessage(websocket.TextMessage, []byte(reply+`}}`))
 	case "subscribe":
-		if c.started {
+		if c.started.Load() {
 			return nil // the stream owns the socket; the clients here never subscribe late
 		}
 		d := msg.Get("data")
@@ -163,9 +214,10 @@ func (c *serverConn) handle(data []byte) error {
 			return `{"id":"` + subscriptionID(channel, sym) + `","channel":"` + channel + `","symbol":"` + sym + `"}`
 		}
 		var reply string
+		var syms []string
 		if s := d.Get("symbol"); s.Exists() {
 			reply = `{"event":"subscribed","data":` + ack(s.Str) + `}`
-			c.subs++
+			syms = append(syms, s.Str)
 		} else {
 			reply = `{"event":"subscribed","data":[`
 			for i, s := range d.Get("symbols").Array() {
@@ -173,19 +225,37 @@ func (c *serverConn) handle(data []byte) error {
 					reply += ","
 				}
 				reply += ack(s.Str)
-				c.subs++
+				syms = append(syms, s.Str)
 			}
 			reply += `]}`
 		}
 		if err := c.ws.WriteMessage(websocket.TextMessage, []byte(reply)); err != nil {
 			return err
 		}
-		if c.job != nil && c.subs >= c.job.work.subscriptionCount() {
-			c.started = true
-			go c.stream()
+		c.subs += len(syms)
+		j := c.job
+		switch {
+		case j == nil:
+		case j.route:
+			if c.keys == nil {
+				c.keys = map[string]bool{}
+			}
+			for _, s := range syms {
+				c.keys[subKey(channel, s)] = true
+			}
+			j.subscribed(c, len(syms))
+		case c.subs >= j.work.subscriptionCount():
+			c.begin(j.work.pool, j.n, j.rate)
 		}
 	}
 	return nil
+}
+
+// begin starts the writer with n frames of p at rate (0: flood).
+func (c *serverConn) begin(p *pool, n int, rate float64) {
+	c.frames, c.n, c.rate = p, n, rate
+	c.started.Store(true)
+	go c.stream()
 }
 
 // stopWriter ends the stream, if any, and waits until the writer has let go
@@ -193,7 +263,7 @@ func (c *serverConn) handle(data []byte) error {
 func (c *serverConn) stopWriter() {
 	c.stopOnce.Do(func() {
 		close(c.stop)
-		if c.started {
+		if c.started.Load() {
 			_ = c.ws.NetConn().SetWriteDeadline(time.Now()) // unblocks a write to a client that stopped reading
 			<-c.writerDone
 		}
@@ -213,10 +283,12 @@ func (c *serverConn) stream() {
 	j := c.job
 	before, ok := threadCPU()
 	var r streamResult
-	if j.rate > 0 {
-		r = c.paced(j)
-	} else {
-		r = c.flood(j)
+	switch {
+	case c.n == 0: // a routed connection that none of the frames are for
+	case c.rate > 0:
+		r = c.paced(c.frames, c.n, c.rate)
+	default:
+		r = c.flood(c.frames, c.n)
 	}
 	if after, ok2 := threadCPU(); ok && ok2 {
 		r.cpu, r.cpuOK = after.sub(before), true
@@ -227,14 +299,13 @@ func (c *serverConn) stream() {
 	}
 }
 
-// flood sends j.n frames as fast as the client reads them, in chunks of
+// flood sends n frames of p as fast as the client reads them, in chunks of
 // consecutive pool frames, numbering the serials as it goes.
-func (c *serverConn) flood(j *job) streamResult {
-	p := j.work.pool
+func (c *serverConn) flood(p *pool, n int) streamResult {
 	nc := c.ws.NetConn()
 	var r streamResult
 	first := 0
-	for r.frames < j.n {
+	for r.frames < n {
 		select {
 		case <-c.stop:
 			r.err = errors.New("stream stopped early")
@@ -242,7 +313,7 @@ func (c *serverConn) flood(j *job) streamResult {
 		default:
 		}
 		last, size := first, 0
-		for last < len(p.frames) && size < chunkBytes && r.frames+(last-first) < j.n {
+		for last < len(p.frames) && size < chunkBytes && r.frames+(last-first) < n {
 			fr := p.frames[last]
 			if fr.serial >= 0 {
 				putSerial(p.buf, fr.serial, p.width, int64(r.frames+last-first))
@@ -261,11 +332,10 @@ func (c *serverConn) flood(j *job) streamResult {
 	return r
 }
 
-// paced sends j.n frames at j.rate per second: every millisecond tick it
+// paced sends n frames of p at rate per second: every millisecond tick it
 // sends the frames that are due by then in one write, each serial set to the
 // nanosecond clock just before the write.
-func (c *serverConn) paced(j *job) streamResult {
-	p := j.work.pool
+func (c *serverConn) paced(p *pool, n int, rate float64) streamResult {
 	nc := c.ws.NetConn()
 	var r streamResult
 	scratch := make([]byte, 0, 1<<20)
@@ -274,15 +344,15 @@ func (c *serverConn) paced(j *job) streamResult {
 	defer t.Stop()
 	begin := time.Now()
 	next := 0
-	for r.frames < j.n {
+	for r.frames < n {
 		select {
 		case <-c.stop:
 			r.err = errors.New("stream stopped early")
 			return r
 		case <-t.C:
 		}
-		due := int(time.Since(begin).Seconds()*j.rate) + 1 - r.frames
-		due = min(due, j.n-r.frames)
+		due := int(time.Since(begin).Seconds()*rate) + 1 - r.frames
+		due = min(due, n-r.frames)
 		if due <= 0 {
 			continue
 		}
