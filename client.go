@@ -273,6 +273,11 @@ func (c *WebSocketClient) usable() error {
 	return nil
 }
 
+// link is what the client's sessions may use of it.
+func (c *WebSocketClient) link() link {
+	return link{opt: &c.opt, out: c.outlets, malformed: &c.malformed, gaps: &c.gaps, wg: &c.wg, stop: c.closeCtx.Done()}
+}
+
 // liveSeqLocked is the live connection's number, 0 when there is none.
 // Called with c.mu held.
 func (c *WebSocketClient) liveSeqLocked() uint64 {

@@ -116,7 +116,7 @@ func (c *WebSocketClient) dial(ctx context.Context) (*session, error) {
 	if tap := c.opt.Tap; tap != nil {
 		tap.Opened(seq, time.Now(), c.opt.Endpoint)
 	}
-	s := newSession(c, ws, seq)
+	s := newSession(c.link(), ws, seq)
 	c.emit(Connected{Conn: seq, URL: c.opt.Endpoint})
 
 	if err := s.sendSecret(c.cred.frame()); err != nil {

@@ -51,7 +51,7 @@ func FuzzFrameSequence(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &session{c: c, seq: 1, control: make(chan control, 1), quit: make(chan struct{}), pings: map[string]chan struct{}{}}
+		s := &session{l: c.link(), seq: 1, control: make(chan control, 1), quit: make(chan struct{}), pings: map[string]chan struct{}{}}
 		close(s.quit) // control frames beyond the buffer are dropped, not waited on
 		dec := messages.NewDecoder()
 		frames := bytes.Split(data, []byte("\n"))

@@ -85,8 +85,7 @@ func (c *WebSocketClient) logRefused(conn uint64, failed []SubscriptionFailure, 
 
 // logFrame writes a frame at Debug, when the Logger asks for Debug. The
 // auth frame never comes here.
-func (c *WebSocketClient) logFrame(dir string, conn uint64, frame []byte) {
-	l := c.opt.Logger
+func logFrame(l *slog.Logger, dir string, conn uint64, frame []byte) {
 	if l == nil || !l.Enabled(context.Background(), slog.LevelDebug) {
 		return
 	}

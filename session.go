@@ -18,7 +18,7 @@ import (
 // close handshake. A session is never reused: a new connection is a new
 // session with the next connection number.
 type session struct {
-	c   *WebSocketClient
+	l   link
 	ws  *websocket.Conn
 	seq uint64
 
@@ -56,7 +56,7 @@ type session struct {
 
 // tapClosed tells the tap, if any, that the session ended with code.
 func (s *session) tapClosed(code int, reason string) {
-	if tap := s.c.opt.Tap; tap != nil {
+	if tap := s.l.opt.Tap; tap != nil {
 		s.tapOnce.Do(func() { tap.Closed(s.seq, time.Now(), code, reason) })
 	}
 }
@@ -79,9 +79,22 @@ type control struct {
 	acks    []messages.Ack // subscribed / unsubscribed
 }
 
-func newSession(c *WebSocketClient, ws *websocket.Conn, seq uint64) *session {
+// link is all a session uses of its owner: the options, the outlets it
+// delivers to, the counter it bumps, the backfill's gap tracker, and the
+// WaitGroup and stop channel its goroutines answer to. A session reaches
+// nothing else of the client.
+type link struct {
+	opt       *WebSocketClientOption
+	out       *outlets
+	malformed *atomic.Uint64
+	gaps      *gaps
+	wg        *sync.WaitGroup
+	stop      <-chan struct{}
+}
+
+func newSession(l link, ws *websocket.Conn, seq uint64) *session {
 	s := &session{
-		c:          c,
+		l:          l,
 		ws:         ws,
 		seq:        seq,
 		out:        make(chan outFrame, 64),
@@ -92,8 +105,8 @@ func newSession(c *WebSocketClient, ws *websocket.Conn, seq uint64) *session {
 		pings:      make(map[string]chan struct{}),
 	}
 	s.lastRead.Store(time.Now().UnixNano())
-	ws.SetReadLimit(c.opt.ReadLimit)
-	c.wg.Add(2)
+	ws.SetReadLimit(l.opt.ReadLimit)
+	l.wg.Add(2)
 	go s.readLoop()
 	go s.writeLoop()
 	return s
@@ -123,13 +136,13 @@ func (s *session) enqueue(f outFrame) error {
 		return ErrNotConnected
 	case <-s.writerDone: // the writer failed: nobody will drain out again
 		return ErrNotConnected
-	case <-s.c.closeCtx.Done():
+	case <-s.l.stop:
 		return ErrNotConnected
 	}
 }
 
 func (s *session) writeLoop() {
-	defer s.c.wg.Done()
+	defer s.l.wg.Done()
 	defer close(s.writerDone)
 	for {
 		select {
@@ -138,12 +151,12 @@ func (s *session) writeLoop() {
 			if !f.secret {
 				// Shown before the write, so that a recording never holds
 				// the server's answer ahead of the request.
-				if tap := s.c.opt.Tap; tap != nil {
+				if tap := s.l.opt.Tap; tap != nil {
 					tap.Frame(FrameOut, s.seq, now, f.data)
 				}
-				s.c.logFrame("out", s.seq, f.data)
+				logFrame(s.l.opt.Logger, "out", s.seq, f.data)
 			}
-			_ = s.ws.SetWriteDeadline(now.Add(s.c.opt.WriteTimeout))
+			_ = s.ws.SetWriteDeadline(now.Add(s.l.opt.WriteTimeout))
 			if err := s.ws.WriteMessage(websocket.TextMessage, f.data); err != nil {
 				s.fail(err)
 				return
@@ -161,7 +174,7 @@ func (s *session) sendFailed(err error) error {
 	select {
 	case <-s.readerDone:
 		return s.cause()
-	case <-s.c.closeCtx.Done():
+	case <-s.l.stop:
 		return ErrClosed
 	}
 }
@@ -178,12 +191,12 @@ func (s *session) fail(err error) {
 }
 
 func (s *session) readLoop() {
-	defer s.c.wg.Done()
+	defer s.l.wg.Done()
 	defer close(s.readerDone)
 	dec := messages.NewDecoder()
 	var buf []byte
-	blocking := s.c.opt.DropPolicy == Block
-	tap, logging := s.c.opt.Tap, s.c.opt.Logger != nil
+	blocking := s.l.opt.DropPolicy == Block
+	tap, logging := s.l.opt.Tap, s.l.opt.Logger != nil
 	// Any frame shows the link is alive, control frames included: a proxy
 	// may keep a quiet connection open with pings alone.
 	s.ws.SetPingHandler(s.onPing)
@@ -208,7 +221,7 @@ func (s *session) readLoop() {
 			tap.Frame(FrameIn, s.seq, now, buf)
 		}
 		if logging {
-			s.c.logFrame("in", s.seq, buf)
+			logFrame(s.l.opt.Logger, "in", s.seq, buf)
 		}
 		s.readAt = now
 		if blocking {
@@ -233,7 +246,7 @@ func (s *session) readLoop() {
 // of the timeout behind: silence is still caught between 15/16 of the
 // timeout and the timeout. Reader goroutine only.
 func (s *session) extendDeadline(now time.Time) {
-	hb := s.c.opt.HeartbeatTimeout
+	hb := s.l.opt.HeartbeatTimeout
 	if hb > 0 && now.Sub(s.deadlineSet) > hb/16 {
 		_ = s.ws.SetReadDeadline(now.Add(hb))
 		s.deadlineSet = now
@@ -270,7 +283,7 @@ func (s *session) consumerTime() (time.Duration, bool) {
 func (s *session) handle(dec *messages.Decoder, typ int, buf []byte) {
 	// UTF-8 is checked by the decoder while it scans strings.
 	if typ != websocket.TextMessage {
-		s.c.outlets.event(ErrorEvent{Conn: s.seq, Err: ErrBinaryFrame})
+		s.l.out.event(ErrorEvent{Conn: s.seq, Err: ErrBinaryFrame})
 		return
 	}
 	s.dispatch(dec, buf)
@@ -299,7 +312,7 @@ func readFrame(buf []byte, r io.Reader) ([]byte, error) {
 // dispatch decodes one frame and routes it. It runs on the reader
 // goroutine; everything it hands on owns its memory, because buf is reused.
 func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
-	c := s.c
+	l := s.l
 	f, err := dec.Frame(buf)
 	if err != nil {
 		s.malformed(err, buf)
@@ -315,10 +328,10 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				return
 			}
 			v.Conn, v.Received = s.seq, s.readAt
-			if c.opt.Backfill != nil && !c.gaps.liveTrade(&v, c.opt.BackfillHold) {
+			if l.opt.Backfill != nil && !l.gaps.liveTrade(&v, l.opt.BackfillHold) {
 				return
 			}
-			route(c.outlets, c.trades, v)
+			route(l.out, l.out.trades, v)
 		case messages.ChannelBooks:
 			var v messages.Book
 			if err := dec.Book(&f, &v); err != nil {
@@ -326,7 +339,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				return
 			}
 			v.Conn, v.Received = s.seq, s.readAt
-			route(c.outlets, c.books, v)
+			route(l.out, l.out.books, v)
 		case messages.ChannelCandles:
 			var v messages.Candle
 			if err := dec.Candle(&f, &v); err != nil {
@@ -334,10 +347,10 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				return
 			}
 			v.Conn, v.Received = s.seq, s.readAt
-			if c.opt.Backfill != nil && !c.gaps.liveCandle(&v, c.opt.BackfillHold) {
+			if l.opt.Backfill != nil && !l.gaps.liveCandle(&v, l.opt.BackfillHold) {
 				return
 			}
-			route(c.outlets, c.candles, v)
+			route(l.out, l.out.candles, v)
 		case messages.ChannelAggregates:
 			var v messages.Aggregate
 			if err := dec.Aggregate(&f, &v); err != nil {
@@ -345,7 +358,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				return
 			}
 			v.Conn, v.Received = s.seq, s.readAt
-			route(c.outlets, c.aggregates, v)
+			route(l.out, l.out.aggregates, v)
 		case messages.ChannelIndices:
 			var v messages.Index
 			if err := dec.Index(&f, &v); err != nil {
@@ -353,9 +366,9 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 				return
 			}
 			v.Conn, v.Received = s.seq, s.readAt
-			route(c.outlets, c.indices, v)
+			route(l.out, l.out.indices, v)
 		default:
-			c.outlets.event(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
+			l.out.event(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
 		}
 	case messages.KindHeartbeat:
 		var v messages.Heartbeat
@@ -363,7 +376,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 			s.malformed(err, buf)
 			return
 		}
-		c.outlets.event(Heartbeat{Conn: s.seq, Time: v.Time})
+		l.out.event(Heartbeat{Conn: s.seq, Time: v.Time})
 	case messages.KindPong:
 		var v messages.Pong
 		if err := dec.Pong(&f, &v); err != nil {
@@ -378,7 +391,7 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 			close(ch)
 			return
 		}
-		c.outlets.event(Pong{Conn: s.seq, Time: v.Time, State: v.State})
+		l.out.event(Pong{Conn: s.seq, Time: v.Time, State: v.State})
 	case messages.KindAuthenticated:
 		var v messages.Authenticated
 		if err := dec.Authenticated(&f, &v); err != nil {
@@ -401,13 +414,13 @@ func (s *session) dispatch(dec *messages.Decoder, buf []byte) {
 		}
 		s.toOwner(control{kind: f.Kind, acks: acks})
 	default:
-		c.outlets.event(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
+		l.out.event(Unknown{Conn: s.seq, Event: f.Event, Raw: clone(buf)})
 	}
 }
 
 func (s *session) malformed(err error, buf []byte) {
-	s.c.malformed.Add(1)
-	s.c.outlets.event(ErrorEvent{Conn: s.seq, Err: newDecodeError(err, buf)})
+	s.l.malformed.Add(1)
+	s.l.out.event(ErrorEvent{Conn: s.seq, Err: newDecodeError(err, buf)})
 }
 
 // toOwner hands a control frame to whoever owns the session (Connect during
@@ -448,7 +461,7 @@ func (s *session) cause() error {
 	if err != nil {
 		return &CloseError{Code: websocket.CloseAbnormalClosure, Err: err}
 	}
-	return classifyReadError(s.readErr, s.c.opt.ReadLimit)
+	return classifyReadError(s.readErr, s.l.opt.ReadLimit)
 }
 
 func classifyReadError(err error, limit int64) error {
@@ -503,7 +516,7 @@ func (s *session) shutdown() error {
 	default:
 		// One deadline for the whole handshake: writing the close frame
 		// waits behind a stalled data write, and that time counts too.
-		deadline := time.Now().Add(s.c.opt.CloseTimeout)
+		deadline := time.Now().Add(s.l.opt.CloseTimeout)
 		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
 		if err := s.ws.WriteControl(websocket.CloseMessage, msg, deadline); err != nil {
 			var ne net.Error
@@ -581,6 +594,6 @@ func (s *session) closeSentByLibrary() bool {
 // the peer reads it; draining first lets the peer see why we left.
 func (s *session) drainUntilPeerCloses() {
 	conn := s.ws.NetConn()
-	_ = conn.SetReadDeadline(time.Now().Add(s.c.opt.CloseTimeout))
+	_ = conn.SetReadDeadline(time.Now().Add(s.l.opt.CloseTimeout))
 	_, _ = io.Copy(io.Discard, conn)
 }
