@@ -96,7 +96,7 @@ func TestLoggerRecordsTheSessionWithoutCredentials(t *testing.T) {
 	}
 }
 
-func TestNoLoggerIsSilentAndFramesNeedDebug(t *testing.T) {
+func TestFramesAreLoggedOnlyAtDebug(t *testing.T) {
 	srv := newServer(t)
 	var buf syncBuffer
 	c := newClient(t, srv, func(o *WebSocketClientOption) {
