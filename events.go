@@ -111,6 +111,31 @@ type Unknown struct {
 	Raw   []byte
 }
 
+// Gap marks, in its place in one subscription's values, where values may
+// be missing. Sources that relay the feed deliver it (natsbus.Client, from
+// the gateway's markers): Start where the relay lost the connection that
+// carried the subscription, then an end where the relay has it again.
+// Between the two the subscription's values may be missing; values on
+// either side are complete.
+type Gap struct {
+	// Source names the relay that saw the gap (a gateway's name). With two
+	// relays publishing the same keys, a gap at one is covered by the other
+	// while the other's connection is up.
+	Source       string
+	Subscription Subscription
+	// Start is true at the gap's start, false at its end.
+	Start bool
+	// Conn is the relay's connection that was lost (start) or that carries
+	// the subscription again (end).
+	Conn uint64
+	// Code and Reason are the lost connection's close code and reason
+	// (start only).
+	Code   int
+	Reason string
+	// Downtime is how long the subscription was away (end only).
+	Downtime time.Duration
+}
+
 // Dropped reports one drop episode on one channel: the consumer fell
 // behind and values were discarded under the drop policy. An episode begins
 // with the first drop and ends when the consumer has caught up (a value is
@@ -141,6 +166,7 @@ func (Pong) event()          {}
 func (ErrorEvent) event()    {}
 func (Unknown) event()       {}
 func (Dropped) event()       {}
+func (Gap) event()           {}
 
 func (e Connected) String() string { return fmt.Sprintf("connected #%d to %s", e.Conn, e.URL) }
 func (e Authenticated) String() string {
@@ -179,6 +205,13 @@ func (e ErrorEvent) String() string {
 	return fmt.Sprintf("error #%d: %v", e.Conn, e.Err)
 }
 func (e Unknown) String() string { return fmt.Sprintf("unknown event %q #%d", e.Event, e.Conn) }
+func (e Gap) String() string {
+	if e.Start {
+		return fmt.Sprintf("gap starts: %s at %s (connection #%d lost, %d %s)", e.Subscription, e.Source, e.Conn, e.Code, e.Reason)
+	}
+	return fmt.Sprintf("gap ends: %s at %s (connection #%d, after %s)", e.Subscription, e.Source, e.Conn, e.Downtime)
+}
+
 func (e Dropped) String() string {
 	return fmt.Sprintf("dropped %d on %s (%v) over %v, %d dropped so far", e.Count, e.Channel, e.Policy, e.Duration.Round(time.Millisecond), e.Total)
 }

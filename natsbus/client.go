@@ -1,0 +1,515 @@
+package natsbus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-fugle/marketdata"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+)
+
+// ClientOption configures a consumer. Zero selects a field's default.
+type ClientOption struct {
+	// Product is what the client subscribes to: Stock or FutOpt. A client
+	// serves one product, as a WebSocket client does. Default Stock.
+	Product string
+	// Prefix and Stream must match the gateway's. Defaults "fugle" and
+	// "FUGLE".
+	Prefix, Stream string
+	// Durable, when set, names a JetStream consumer that outlives the
+	// process: a client started again with the same name resumes after the
+	// last value the previous one delivered, without loss or duplicates
+	// within the stream's retention, and subscribes again what that one
+	// held. Default "": live, only what arrives from Connect on.
+	Durable string
+	// RequestTimeout bounds the wait for a gateway's answer. Default 5 s.
+	RequestTimeout time.Duration
+	// FeedOption holds the delivery options (buffers, drop policy,
+	// Ordered, Logger), with the WebSocket client's defaults.
+	marketdata.FeedOption
+}
+
+// DefaultRequestTimeout is ClientOption.RequestTimeout's default.
+const DefaultRequestTimeout = 5 * time.Second
+
+// Client consumes the feed a Gateway publishes, and satisfies
+// marketdata.Stream: Subscribe asks the gateway for the keys and binds the
+// client's JetStream consumer to their subjects, and the frames are
+// decoded by the SDK's decoder onto the same channels, under the same drop
+// policy, as the WebSocket client's. Gap markers arrive as marketdata.Gap
+// events in their place. Values carry Meta.Conn 0 (no connection of this
+// client read them) and Meta.Received when the client took them from NATS.
+//
+// Backpressure is JetStream's: the client pulls only as fast as its
+// consumer reads (or its drop policy discards), and a slow client never
+// slows the gateway or another client.
+type Client struct {
+	*marketdata.Feed
+
+	opt ClientOption
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	id  string
+	log *slog.Logger
+
+	mu        sync.Mutex
+	keys      map[Key]bool
+	lease     time.Duration
+	cons      jetstream.Consumer
+	iter      jetstream.MessagesContext
+	startSeq  uint64 // live: where the consumer began
+	lastSeq   atomic.Uint64 // the stream sequence of the last message handled
+	connected bool
+	closed    bool
+
+	subjects map[string]Key // reader only: subject -> key
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+var _ marketdata.Stream = (*Client)(nil)
+
+// NewClient returns a consumer on nc, which it uses but never closes.
+func NewClient(nc *nats.Conn, opt ClientOption) (*Client, error) {
+	if nc == nil {
+		return nil, errors.New("natsbus: NewClient needs a NATS connection")
+	}
+	if opt.Product == "" {
+		opt.Product = Stock
+	}
+	if opt.Product != Stock && opt.Product != FutOpt {
+		return nil, fmt.Errorf("%w: unknown product %q", ErrInvalidKey, opt.Product)
+	}
+	if opt.Prefix == "" {
+		opt.Prefix = DefaultPrefix
+	}
+	if opt.Stream == "" {
+		opt.Stream = DefaultStream
+	}
+	if opt.RequestTimeout <= 0 {
+		opt.RequestTimeout = DefaultRequestTimeout
+	}
+	if opt.Durable != "" && strings.ContainsAny(opt.Durable, ".*> \t\r\n") {
+		return nil, fmt.Errorf("natsbus: durable name %q", opt.Durable)
+	}
+	feed, err := marketdata.NewFeed(opt.FeedOption)
+	if err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		Feed: feed, opt: opt, nc: nc, js: js, id: nuid.Next(), log: opt.Logger,
+		keys: map[Key]bool{}, lease: DefaultLease, subjects: map[string]Key{}, stop: make(chan struct{}),
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// Connect checks that the gateway's stream exists and, for a durable
+// client, resumes its consumer: the values it missed while away come
+// first, and the keys it held are asked for again.
+func (c *Client) Connect(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return marketdata.ErrClosed
+	case c.connected:
+		return nil
+	}
+	s, err := c.js.Stream(ctx, c.opt.Stream)
+	if err != nil {
+		return fmt.Errorf("natsbus: stream %s (is a gateway running?): %w", c.opt.Stream, err)
+	}
+	c.startSeq = s.CachedInfo().State.LastSeq + 1
+	if c.opt.Durable != "" {
+		if err := c.resumeLocked(ctx); err != nil {
+			return err
+		}
+	}
+	c.connected = true
+	c.wg.Add(1)
+	go c.renew()
+	c.Emit(marketdata.Connected{URL: c.nc.ConnectedUrlRedacted()})
+	return nil
+}
+
+// resumeLocked binds to an existing durable consumer and takes its keys
+// over.
+func (c *Client) resumeLocked(ctx context.Context) error {
+	cons, err := c.js.Consumer(ctx, c.opt.Stream, c.opt.Durable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("natsbus: consumer %s: %w", c.opt.Durable, err)
+	}
+	var keys []Key
+	for _, s := range cons.CachedInfo().Config.FilterSubjects {
+		if k, ok := parseSubject(c.opt.Prefix, s); ok && k.Product == c.opt.Product {
+			c.keys[k] = true
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) > 0 {
+		if err := c.ask(ctx, subjSubscribe, keys); err != nil {
+			c.log.Warn("resumed keys not renewed", "err", err)
+		}
+	}
+	return c.bindLocked(ctx)
+}
+
+// Subscribe asks the gateway for the request's keys and binds the client's
+// consumer to their subjects; it returns the gateway's refusal as a
+// *GatewayError (matching ErrInvalidKey or marketdata.ErrPlanFull), and
+// ErrNoGateway when none answered. The consumer is bound first, so the
+// snapshot the gateway publishes on subscribing is not missed.
+func (c *Client) Subscribe(ctx context.Context, req marketdata.SubscribeRequest) error {
+	keys, err := keysOf(c.opt.Product, req)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.usableLocked(); err != nil {
+		return err
+	}
+	var fresh []Key
+	for _, k := range keys {
+		if !c.keys[k] {
+			c.keys[k] = true
+			fresh = append(fresh, k)
+		}
+	}
+	if len(fresh) > 0 {
+		if err := c.bindLocked(ctx); err != nil {
+			c.forgetLocked(fresh)
+			return err
+		}
+	}
+	if err := c.ask(ctx, subjSubscribe, keys); err != nil {
+		c.forgetLocked(fresh)
+		if berr := c.bindLocked(context.Background()); berr != nil {
+			c.log.Warn("consumer not narrowed after a refusal", "err", berr)
+		}
+		return err
+	}
+	return nil
+}
+
+// Unsubscribe releases the request's keys at the gateway (which
+// unsubscribes at Fugle those no other consumer holds) and unbinds them.
+func (c *Client) Unsubscribe(ctx context.Context, req marketdata.SubscribeRequest) error {
+	keys, err := keysOf(c.opt.Product, req)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.usableLocked(); err != nil {
+		return err
+	}
+	c.forgetLocked(keys)
+	if err := c.bindLocked(ctx); err != nil {
+		return err
+	}
+	return c.ask(ctx, subjUnsubscribe, keys)
+}
+
+func (c *Client) usableLocked() error {
+	switch {
+	case c.closed:
+		return marketdata.ErrClosed
+	case !c.connected:
+		return marketdata.ErrNotConnected
+	}
+	return nil
+}
+
+func (c *Client) forgetLocked(keys []Key) {
+	for _, k := range keys {
+		delete(c.keys, k)
+	}
+}
+
+// Subscriptions lists the keys the client holds.
+func (c *Client) Subscriptions() []marketdata.Subscription {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]marketdata.Subscription, 0, len(c.keys))
+	for k := range c.keys {
+		out = append(out, k.Subscription())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+// ask sends a control request and waits for the first gateway's answer.
+func (c *Client) ask(ctx context.Context, what string, keys []Key) error {
+	body, _ := json.Marshal(request{Consumer: c.id, Keys: toWire(keys)})
+	ctx, cancel := context.WithTimeout(ctx, c.opt.RequestTimeout)
+	defer cancel()
+	m, err := c.nc.RequestWithContext(ctx, c.opt.Prefix+"."+what, body)
+	if err != nil {
+		if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("%w: %w", ErrNoGateway, err)
+		}
+		return err
+	}
+	var r reply
+	if err := json.Unmarshal(m.Data, &r); err != nil {
+		return fmt.Errorf("natsbus: gateway reply: %w", err)
+	}
+	if r.LeaseMS > 0 {
+		c.lease = time.Duration(r.LeaseMS) * time.Millisecond
+	}
+	if r.Error != nil {
+		return &GatewayError{Gateway: r.Gateway, Code: r.Error.Code, Message: r.Error.Message}
+	}
+	return nil
+}
+
+// renew keeps the client's lease at every gateway, naming its whole set,
+// so a gateway that restarted or joined later learns it.
+func (c *Client) renew() {
+	defer c.wg.Done()
+	for {
+		c.mu.Lock()
+		every := c.lease / 3
+		keys := make([]Key, 0, len(c.keys))
+		for k := range c.keys {
+			keys = append(keys, k)
+		}
+		c.mu.Unlock()
+		select {
+		case <-time.After(every):
+		case <-c.stop:
+			return
+		}
+		if len(keys) > 0 {
+			body, _ := json.Marshal(request{Consumer: c.id, Keys: toWire(keys)})
+			_ = c.nc.Publish(c.opt.Prefix+"."+subjRenew, body)
+		}
+	}
+}
+
+// noSubject never carries a frame: a consumer with no keys filters on it,
+// since an empty filter would take the whole stream.
+func (c *Client) noSubject() string { return c.opt.Prefix + "." + c.opt.Product + "._none" }
+
+// bindLocked makes the JetStream consumer's filter the client's keys,
+// creating the consumer and its reader the first time.
+func (c *Client) bindLocked(ctx context.Context) error {
+	subjects := make([]string, 0, len(c.keys))
+	for k := range c.keys {
+		subjects = append(subjects, k.Subject(c.opt.Prefix))
+	}
+	if len(subjects) == 0 {
+		subjects = append(subjects, c.noSubject())
+	}
+	sort.Strings(subjects)
+	cfg := c.consumerConfig(subjects)
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.opt.Stream, cfg)
+	if err != nil {
+		return fmt.Errorf("natsbus: consumer: %w", err)
+	}
+	c.cons = cons
+	if c.iter == nil {
+		return c.startLocked()
+	}
+	return nil
+}
+
+func (c *Client) consumerConfig(subjects []string) jetstream.ConsumerConfig {
+	if c.opt.Durable != "" {
+		return jetstream.ConsumerConfig{
+			Durable: c.opt.Durable, FilterSubjects: subjects,
+			DeliverPolicy: jetstream.DeliverNewPolicy, AckPolicy: jetstream.AckAllPolicy,
+			MaxAckPending: -1,
+		}
+	}
+	return jetstream.ConsumerConfig{
+		Name: "live-" + c.id, FilterSubjects: subjects,
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: c.startSeq,
+		AckPolicy: jetstream.AckNonePolicy, InactiveThreshold: time.Minute,
+		MemoryStorage: true,
+	}
+}
+
+func (c *Client) startLocked() error {
+	it, err := c.cons.Messages(jetstream.PullMaxMessages(1024))
+	if err != nil {
+		return fmt.Errorf("natsbus: consumer: %w", err)
+	}
+	c.iter = it
+	c.wg.Add(1)
+	go c.read(it)
+	return nil
+}
+
+// read hands every message of the consumer to the feed, in stream order.
+func (c *Client) read(it jetstream.MessagesContext) {
+	defer c.wg.Done()
+	for {
+		m, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				if c.nc.IsClosed() && !c.isClosed() {
+					c.End(fmt.Errorf("natsbus: NATS connection closed: %w", err))
+				}
+				return
+			}
+			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+				c.rebind(it)
+				return
+			}
+			continue // missed heartbeats and the like: the iterator recovers
+		}
+		c.handle(m)
+	}
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// rebind recreates a consumer the server lost (a restart without its
+// state, an inactivity timeout), from the message after the last handled.
+func (c *Client) rebind(old jetstream.MessagesContext) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.iter != old {
+		return
+	}
+	old.Stop()
+	c.iter = nil
+	if last := c.lastSeq.Load(); last > 0 {
+		c.startSeq = last + 1
+	}
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), c.opt.RequestTimeout)
+		err := c.bindLocked(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		c.log.Warn("consumer lost; binding again", "err", err)
+		c.mu.Unlock()
+		select {
+		case <-c.stop:
+			c.mu.Lock()
+			return
+		case <-time.After(time.Second):
+		}
+		c.mu.Lock()
+		if c.closed {
+			return
+		}
+	}
+}
+
+func (c *Client) handle(m jetstream.Msg) {
+	subject := m.Subject()
+	k, ok := c.subjects[subject]
+	if !ok {
+		if k, ok = parseSubject(c.opt.Prefix, subject); ok {
+			c.subjects[subject] = k
+		}
+	}
+	if md, err := m.Metadata(); err == nil {
+		c.lastSeq.Store(md.Sequence.Stream)
+	}
+	switch {
+	case !ok:
+		_ = c.Deliver(m.Data(), marketdata.FrameInfo{Channel: "-", Symbol: "-"})
+	case m.Headers().Get(headerMarker) != "":
+		c.marker(k, m)
+	default:
+		_ = c.Deliver(m.Data(), marketdata.FrameInfo{Channel: k.Channel, Symbol: k.Symbol})
+	}
+	if c.opt.Durable != "" {
+		_ = m.Ack()
+	}
+}
+
+func (c *Client) marker(k Key, m jetstream.Msg) {
+	var body marker
+	if err := json.Unmarshal(m.Data(), &body); err != nil {
+		_ = c.Deliver(m.Data(), marketdata.FrameInfo{Channel: k.Channel, Symbol: k.Symbol})
+		return
+	}
+	c.Send(marketdata.Gap{
+		Source: body.Gateway, Subscription: k.Subscription(),
+		Start: m.Headers().Get(headerMarker) == markerGapStart,
+		Conn:  body.Conn, Code: body.Code, Reason: body.Reason,
+		Downtime: time.Duration(body.DowntimeMS) * time.Millisecond,
+	})
+}
+
+// Stats returns the feed's counters; Connections is 1 once connected.
+func (c *Client) Stats() marketdata.Stats {
+	st := c.Feed.Stats()
+	c.mu.Lock()
+	if c.connected {
+		st.Connections = 1
+	}
+	c.mu.Unlock()
+	return st
+}
+
+// Close releases the client's keys at the gateway, stops its consumer
+// (a live one is deleted; a durable one keeps its place, every handled
+// value acknowledged), and closes every channel.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	keys := make([]Key, 0, len(c.keys))
+	for k := range c.keys {
+		keys = append(keys, k)
+	}
+	it, connected := c.iter, c.connected
+	c.iter = nil
+	c.mu.Unlock()
+	close(c.stop)
+	if it != nil {
+		it.Stop()
+	}
+	c.Feed.End(nil) // a read waiting under Block gives up
+	c.wg.Wait()
+	var errs []error
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if connected && len(keys) > 0 && !c.nc.IsClosed() {
+		if err := c.ask(ctx, subjUnsubscribe, keys); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if connected && !c.nc.IsClosed() {
+		if c.opt.Durable == "" && c.cons != nil {
+			_ = c.js.DeleteConsumer(ctx, c.opt.Stream, "live-"+c.id)
+		}
+		errs = append(errs, c.nc.FlushWithContext(ctx)) // the acks reach the server
+	}
+	return errors.Join(errs...)
+}

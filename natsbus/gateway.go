@@ -1,0 +1,653 @@
+package natsbus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-fugle/marketdata"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// GatewayOption configures a Gateway. Zero selects a field's default;
+// negative turns off the limits that have an off.
+type GatewayOption struct {
+	// Conn is the NATS connection the gateway publishes and answers on;
+	// the gateway never closes it. Required.
+	Conn *nats.Conn
+	// Stock and FutOpt are the pools the gateway holds, one per product it
+	// serves; at least one is required. Their Client option is the
+	// template of every Fugle connection (endpoint, credential, timeouts);
+	// the gateway adds its own FrameTap in front of any given, and reads
+	// the pool's ordered stream for lifecycle events.
+	Stock, FutOpt *marketdata.PoolOption
+	// Name identifies the gateway in gap markers, replies, metrics and its
+	// lifecycle subject. Default: host name and process id.
+	Name string
+	// Prefix is the first token of every subject. Default "fugle".
+	Prefix string
+	// Stream is the JetStream stream's name. Default "FUGLE".
+	Stream string
+	// MaxAge bounds how long the stream keeps a frame. Default 24 h, a
+	// trading day with room; negative: no limit.
+	MaxAge time.Duration
+	// MaxBytes bounds the stream's size; the oldest frames go first.
+	// Default 8 GiB; negative: no limit.
+	MaxBytes int64
+	// Replicas is the stream's replica count in a cluster. Default 1.
+	Replicas int
+	// MemoryStorage keeps the stream in memory instead of files. Default
+	// false.
+	MemoryStorage bool
+	// Duplicates is the window within which JetStream drops a frame whose
+	// message id it has seen (a second gateway's copy, a snapshot sent
+	// again after a restart). Each id in the window costs the server
+	// memory. Default 1 min.
+	Duplicates time.Duration
+	// Lease is how long a consumer's subscriptions last without renewal;
+	// consumers renew at a third of it. Default 30 s.
+	Lease time.Duration
+	// Registerer receives the gateway's metrics. Default: a registry of the
+	// gateway's own, served by MetricsHandler.
+	Registerer prometheus.Registerer
+	// Logger receives the gateway's records. Default nil: silent.
+	Logger *slog.Logger
+}
+
+// Defaults of GatewayOption.
+const (
+	DefaultMaxAge     = 24 * time.Hour
+	DefaultMaxBytes   = 8 << 30
+	DefaultDuplicates = time.Minute
+	DefaultLease      = 30 * time.Second
+)
+
+// Gateway holds Fugle connections for many consumers and republishes the
+// feed on NATS JetStream. See the package documentation.
+type Gateway struct {
+	opt     GatewayOption
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	pools   map[string]*marketdata.Pool
+	metrics *metrics
+	reg     *prometheus.Registry
+	log     *slog.Logger
+
+	retry chan retryMsg
+	stop  chan struct{}
+	wg    sync.WaitGroup
+
+	reqs    chan *nats.Msg
+	sub     *nats.Subscription
+	holders map[Key]map[string]time.Time // owned by the control loop
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+}
+
+type retryMsg struct {
+	msg      *nats.Msg
+	product  string
+	attempts int
+}
+
+// NewGateway checks opt and builds the gateway's pools; Start connects.
+func NewGateway(opt GatewayOption) (*Gateway, error) {
+	if opt.Conn == nil {
+		return nil, errors.New("natsbus: GatewayOption.Conn is required")
+	}
+	if opt.Stock == nil && opt.FutOpt == nil {
+		return nil, errors.New("natsbus: GatewayOption needs Stock, FutOpt or both")
+	}
+	if opt.Name == "" {
+		host, _ := os.Hostname()
+		opt.Name = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if opt.Prefix == "" {
+		opt.Prefix = DefaultPrefix
+	}
+	if opt.Stream == "" {
+		opt.Stream = DefaultStream
+	}
+	opt.MaxAge = orDefault(opt.MaxAge, DefaultMaxAge)
+	opt.MaxBytes = orDefault(opt.MaxBytes, DefaultMaxBytes)
+	opt.Duplicates = orDefault(opt.Duplicates, DefaultDuplicates)
+	opt.Lease = orDefault(opt.Lease, DefaultLease)
+	opt.Replicas = max(opt.Replicas, 1)
+	g := &Gateway{
+		opt: opt, nc: opt.Conn, pools: map[string]*marketdata.Pool{}, log: opt.Logger,
+		retry: make(chan retryMsg, 1<<16), stop: make(chan struct{}),
+		reqs: make(chan *nats.Msg, 256), holders: map[Key]map[string]time.Time{},
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	reg := opt.Registerer
+	if reg == nil {
+		g.reg = prometheus.NewRegistry()
+		reg = g.reg
+	}
+	var err error
+	if g.metrics, err = newMetrics(reg, opt.Name); err != nil {
+		return nil, err
+	}
+	g.js, err = jetstream.New(g.nc,
+		jetstream.WithPublishAsyncAckHandler(g.acked),
+		jetstream.WithPublishAsyncErrHandler(g.failed),
+		jetstream.WithPublishAsyncMaxPending(1<<14),
+		jetstream.WithPublishAsyncTimeout(10*time.Second))
+	if err != nil {
+		return nil, err
+	}
+	for product, po := range map[string]*marketdata.PoolOption{Stock: opt.Stock, FutOpt: opt.FutOpt} {
+		if po == nil {
+			continue
+		}
+		p := *po
+		p.Client.Tap = newTap(g, product, p.Client.Tap)
+		// The gateway reads the ordered stream for its events only: it
+		// must never hold the Fugle reader back.
+		p.Client.Ordered = true
+		p.Client.DropPolicy = marketdata.DropNewest
+		pool, err := marketdata.NewPool(p)
+		if err != nil {
+			return nil, fmt.Errorf("natsbus: %s: %w", product, err)
+		}
+		g.pools[product] = pool
+	}
+	return g, nil
+}
+
+func orDefault[T int64 | time.Duration](v, def T) T {
+	switch {
+	case v < 0:
+		return 0
+	case v == 0:
+		return def
+	}
+	return v
+}
+
+// Name is the gateway's name.
+func (g *Gateway) Name() string { return g.opt.Name }
+
+// Start creates or updates the stream, connects the pools and starts
+// answering consumers. It returns once all of that is done.
+func (g *Gateway) Start(ctx context.Context) error {
+	g.mu.Lock()
+	if g.started || g.closed {
+		g.mu.Unlock()
+		return errors.New("natsbus: gateway already started or closed")
+	}
+	g.started = true
+	g.mu.Unlock()
+	if err := g.ensureStream(ctx); err != nil {
+		return err
+	}
+	for product, p := range g.pools {
+		g.wg.Add(1)
+		go g.lifecycle(product, p)
+		if err := p.Connect(ctx); err != nil {
+			return fmt.Errorf("natsbus: %s: %w", product, err)
+		}
+	}
+	sub, err := g.nc.Subscribe(g.opt.Prefix+".control.*", func(m *nats.Msg) {
+		select {
+		case g.reqs <- m:
+		case <-g.stop:
+		}
+	})
+	if err != nil {
+		return err
+	}
+	g.sub = sub
+	g.wg.Add(2)
+	go g.control()
+	go g.retrier()
+	g.log.Info("gateway started", "gateway", g.opt.Name, "stream", g.opt.Stream, "prefix", g.opt.Prefix)
+	return nil
+}
+
+func (g *Gateway) ensureStream(ctx context.Context) error {
+	cfg := jetstream.StreamConfig{
+		Name:       g.opt.Stream,
+		Subjects:   []string{g.opt.Prefix + "." + Stock + ".>", g.opt.Prefix + "." + FutOpt + ".>"},
+		MaxAge:     g.opt.MaxAge,
+		MaxBytes:   g.opt.MaxBytes,
+		Replicas:   g.opt.Replicas,
+		Duplicates: g.opt.Duplicates,
+		Discard:    jetstream.DiscardOld,
+		Storage:    jetstream.FileStorage,
+	}
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = -1
+	}
+	if g.opt.MemoryStorage {
+		cfg.Storage = jetstream.MemoryStorage
+	}
+	_, err := g.js.CreateOrUpdateStream(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("natsbus: stream %s: %w", g.opt.Stream, err)
+	}
+	return nil
+}
+
+// MetricsHandler serves the gateway's metrics in the Prometheus format
+// (nil when GatewayOption.Registerer was given: serve that instead).
+func (g *Gateway) MetricsHandler() http.Handler {
+	if g.reg == nil {
+		return nil
+	}
+	return promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{})
+}
+
+// Pool returns the pool serving product, or nil.
+func (g *Gateway) Pool(product string) *marketdata.Pool { return g.pools[product] }
+
+// Close stops answering consumers, closes the Fugle connections (marking
+// a gap on each of their keys) and waits for the publishes in flight. The
+// NATS connection stays open.
+func (g *Gateway) Close() error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil
+	}
+	g.closed = true
+	g.mu.Unlock()
+	if g.sub != nil {
+		_ = g.sub.Unsubscribe()
+	}
+	var errs []error
+	for _, p := range g.pools {
+		errs = append(errs, p.Close())
+	}
+	close(g.stop)
+	g.wg.Wait()
+	select {
+	case <-g.js.PublishAsyncComplete():
+	case <-time.After(5 * time.Second):
+		errs = append(errs, errors.New("natsbus: publishes still unacknowledged after 5 s"))
+	}
+	g.js.CleanupPublisher()
+	return errors.Join(errs...)
+}
+
+// publish sends one frame to JetStream. It never waits long: a publish
+// that cannot go out now (the NATS connection is down and its buffer
+// full) is queued for the retrier.
+func (g *Gateway) publish(m *nats.Msg, product string, at time.Time) {
+	if _, err := g.js.PublishMsgAsync(m, jetstream.WithStallWait(50*time.Millisecond)); err != nil {
+		g.requeue(retryMsg{msg: m, product: product}, err)
+	}
+}
+
+func (g *Gateway) publishMarker(k Key, kind string, m marker, at time.Time) {
+	g.metrics.gaps.WithLabelValues(k.Product).Inc()
+	g.publish(markerMsg(g.opt.Prefix, g.opt.Name, k, kind, m, at), k.Product, at)
+}
+
+// acked runs on nats.go's ack goroutine for every stored publish.
+func (g *Gateway) acked(_ jetstream.JetStream, m *nats.Msg, ack *jetstream.PubAck) {
+	product := productOf(g.opt.Prefix, m.Subject)
+	if ack.Duplicate {
+		g.metrics.duplicates.WithLabelValues(product).Inc()
+		return
+	}
+	if m.Header.Get(headerMarker) != "" {
+		return
+	}
+	g.metrics.published.WithLabelValues(product).Inc()
+	if ns, err := strconv.ParseInt(m.Header.Get(headerReceived), 10, 64); err == nil {
+		g.metrics.latency.WithLabelValues(product).Observe(time.Since(time.Unix(0, ns)).Seconds())
+	}
+}
+
+// failed runs for a publish whose ack did not come (the connection
+// dropped, a timeout, a stream error): the frame is published again with
+// the same id, so that JetStream keeps it once whether or not the first
+// attempt reached it.
+func (g *Gateway) failed(_ jetstream.JetStream, m *nats.Msg, err error) {
+	g.requeue(retryMsg{msg: m, product: productOf(g.opt.Prefix, m.Subject)}, err)
+}
+
+func (g *Gateway) requeue(r retryMsg, err error) {
+	g.metrics.publishErrors.WithLabelValues(r.product).Inc()
+	const maxAttempts = 20
+	if r.attempts >= maxAttempts {
+		g.lose(r, err)
+		return
+	}
+	select {
+	case g.retry <- r:
+	default:
+		g.lose(r, errors.New("retry queue full"))
+	}
+}
+
+func (g *Gateway) lose(r retryMsg, err error) {
+	g.metrics.lost.WithLabelValues(r.product).Inc()
+	g.log.Error("frame lost after publish failures", "gateway", g.opt.Name, "subject", r.msg.Subject, "err", err)
+}
+
+// retrier publishes failed frames again once the connection is up,
+// backing off while it is not.
+func (g *Gateway) retrier() {
+	defer g.wg.Done()
+	for {
+		var r retryMsg
+		select {
+		case r = <-g.retry:
+		case <-g.stop:
+			g.drainRetries()
+			return
+		}
+		for !g.nc.IsConnected() && !g.nc.IsClosed() {
+			select {
+			case <-time.After(50 * time.Millisecond):
+			case <-g.stop:
+				g.lose(r, errors.New("gateway closed while NATS was down"))
+				g.drainRetries()
+				return
+			}
+		}
+		r.attempts++
+		if _, err := g.js.PublishMsgAsync(r.msg, jetstream.WithStallWait(time.Second)); err != nil {
+			time.Sleep(10 * time.Millisecond) // a stalled publisher: let acks come in
+			g.requeue(r, err)
+		}
+	}
+}
+
+// drainRetries publishes what is queued once more, on the way out.
+func (g *Gateway) drainRetries() {
+	for {
+		select {
+		case r := <-g.retry:
+			if !g.nc.IsConnected() {
+				g.lose(r, errors.New("gateway closed while NATS was down"))
+				continue
+			}
+			if _, err := g.js.PublishMsgAsync(r.msg, jetstream.WithStallWait(time.Second)); err != nil {
+				g.lose(r, err)
+			}
+		default:
+			return
+		}
+	}
+}
+
+func productOf(prefix, subject string) string {
+	if len(subject) > len(prefix)+1 {
+		rest := subject[len(prefix)+1:]
+		for i := 0; i < len(rest); i++ {
+			if rest[i] == '.' {
+				return rest[:i]
+			}
+		}
+	}
+	return ""
+}
+
+// lifecycle reads a pool's ordered stream for its events: values are the
+// tap's business. Events go to the log, the metrics and the gateway's
+// lifecycle subject.
+func (g *Gateway) lifecycle(product string, p *marketdata.Pool) {
+	defer g.wg.Done()
+	subject := g.opt.Prefix + ".gateway." + g.opt.Name + ".events"
+	for m := range p.Messages() {
+		e, ok := m.(marketdata.Event)
+		if !ok {
+			continue
+		}
+		switch e.(type) {
+		case marketdata.Heartbeat, marketdata.Pong:
+			continue
+		case marketdata.Reconnected:
+			g.metrics.reconnects.WithLabelValues(product).Inc()
+		}
+		g.log.Info("fugle "+product, "gateway", g.opt.Name, "event", e.String())
+		body, _ := json.Marshal(struct {
+			Gateway string `json:"gateway"`
+			Product string `json:"product"`
+			Type    string `json:"type"`
+			Text    string `json:"text"`
+			Time    int64  `json:"time"`
+		}{g.opt.Name, product, fmt.Sprintf("%T", e), e.String(), time.Now().UnixMicro()})
+		_ = g.nc.Publish(subject, body)
+	}
+}
+
+// control answers consumers and expires their leases. It alone owns the
+// holders, so requests apply one at a time.
+func (g *Gateway) control() {
+	defer g.wg.Done()
+	t := time.NewTicker(max(g.opt.Lease/4, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case m := <-g.reqs:
+			g.handle(m)
+		case now := <-t.C:
+			g.expire(now)
+		case <-g.stop:
+			return
+		}
+	}
+}
+
+func (g *Gateway) handle(m *nats.Msg) {
+	var req request
+	if err := json.Unmarshal(m.Data, &req); err != nil || req.Consumer == "" {
+		g.respond(m, &wireError{Code: codeBadRequest, Message: "not a request"})
+		return
+	}
+	keys := make([]Key, 0, len(req.Keys))
+	for _, w := range req.Keys {
+		k := Key(w)
+		if err := k.check(); err != nil {
+			g.respond(m, &wireError{Code: codeInvalid, Message: err.Error()})
+			return
+		}
+		if g.pools[k.Product] == nil {
+			g.respond(m, &wireError{Code: codeInvalid, Message: "this gateway serves no " + k.Product})
+			return
+		}
+		keys = append(keys, k)
+	}
+	switch m.Subject[len(g.opt.Prefix)+1:] {
+	case subjSubscribe:
+		g.respond(m, g.hold(req.Consumer, keys))
+	case subjRenew:
+		// A renewal names the consumer's whole set: a restarted gateway, or
+		// a second one, learns it and subscribes what it lacks.
+		if werr := g.hold(req.Consumer, keys); werr != nil {
+			g.log.Warn("renewal refused", "gateway", g.opt.Name, "consumer", req.Consumer, "err", werr.Message)
+		}
+	case subjUnsubscribe:
+		g.release(req.Consumer, keys)
+		g.respond(m, nil)
+	default:
+		g.respond(m, &wireError{Code: codeBadRequest, Message: "unknown control subject"})
+	}
+}
+
+func (g *Gateway) respond(m *nats.Msg, werr *wireError) {
+	if m.Reply == "" {
+		return
+	}
+	body, _ := json.Marshal(reply{Gateway: g.opt.Name, Stream: g.opt.Stream, LeaseMS: g.opt.Lease.Milliseconds(), Error: werr})
+	_ = m.Respond(body)
+}
+
+// hold gives consumer a lease on keys, subscribing at Fugle those no one
+// held. Either every key is held afterwards or none of the new ones is.
+func (g *Gateway) hold(consumer string, keys []Key) *wireError {
+	var fresh []Key
+	for _, k := range keys {
+		if len(g.holders[k]) == 0 {
+			fresh = append(fresh, k)
+		}
+	}
+	if werr := g.subscribe(fresh); werr != nil {
+		return werr
+	}
+	until := time.Now().Add(g.opt.Lease)
+	for _, k := range keys {
+		h := g.holders[k]
+		if h == nil {
+			h = map[string]time.Time{}
+			g.holders[k] = h
+		}
+		h[consumer] = until
+		g.gauge(k)
+	}
+	return nil
+}
+
+// release drops consumer's hold on keys, unsubscribing at Fugle those no
+// one holds any more.
+func (g *Gateway) release(consumer string, keys []Key) {
+	var gone []Key
+	for _, k := range keys {
+		h := g.holders[k]
+		if _, ok := h[consumer]; !ok {
+			continue
+		}
+		delete(h, consumer)
+		if len(h) == 0 {
+			delete(g.holders, k)
+			gone = append(gone, k)
+		}
+		g.gauge(k)
+	}
+	g.unsubscribe(gone)
+}
+
+// expire releases the keys of consumers whose lease lapsed.
+func (g *Gateway) expire(now time.Time) {
+	var gone []Key
+	for k, h := range g.holders {
+		for c, until := range h {
+			if now.After(until) {
+				delete(h, c)
+				g.log.Info("lease lapsed", "gateway", g.opt.Name, "consumer", c, "key", k.String())
+			}
+		}
+		if len(h) == 0 {
+			delete(g.holders, k)
+			gone = append(gone, k)
+		}
+		g.gauge(k)
+	}
+	g.unsubscribe(gone)
+}
+
+func (g *Gateway) gauge(k Key) {
+	n := len(g.holders[k])
+	labels := []string{k.Product, string(k.Channel), k.Symbol, modifierOf(k)}
+	if n == 0 {
+		g.metrics.consumers.DeleteLabelValues(labels...)
+	} else {
+		g.metrics.consumers.WithLabelValues(labels...).Set(float64(n))
+	}
+	count := map[string]int{}
+	for k := range g.holders {
+		count[k.Product]++
+	}
+	for product := range g.pools {
+		g.metrics.subscriptions.WithLabelValues(product).Set(float64(count[product]))
+	}
+}
+
+// requests groups keys into one SubscribeRequest per product, channel and
+// modifiers.
+func requests(keys []Key) map[string][]marketdata.SubscribeRequest {
+	type group struct {
+		product            string
+		channel            marketdata.Channel
+		oddLot, afterHours bool
+	}
+	by := map[group][]string{}
+	var order []group
+	for _, k := range keys {
+		gr := group{k.Product, k.Channel, k.IntradayOddLot, k.AfterHours}
+		if _, ok := by[gr]; !ok {
+			order = append(order, gr)
+		}
+		by[gr] = append(by[gr], k.Symbol)
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].product < order[j].product })
+	out := map[string][]marketdata.SubscribeRequest{}
+	for _, gr := range order {
+		out[gr.product] = append(out[gr.product], marketdata.SubscribeRequest{Channel: gr.channel, Symbols: by[gr], IntradayOddLot: gr.oddLot, AfterHours: gr.afterHours})
+	}
+	return out
+}
+
+const fugleTimeout = 15 * time.Second
+
+func (g *Gateway) subscribe(keys []Key) *wireError {
+	if len(keys) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), fugleTimeout)
+	defer cancel()
+	var done []marketdata.SubscribeRequest
+	var doneProducts []string
+	for product, reqs := range requests(keys) {
+		for _, r := range reqs {
+			err := g.pools[product].Subscribe(ctx, r)
+			var unconfirmed *marketdata.UnconfirmedError
+			if err == nil || errors.As(err, &unconfirmed) {
+				// Unconfirmed keys stay wanted and are requested again.
+				done, doneProducts = append(done, r), append(doneProducts, product)
+				continue
+			}
+			for i, d := range done {
+				_ = g.pools[doneProducts[i]].Unsubscribe(ctx, d)
+			}
+			g.log.Warn("subscription refused", "gateway", g.opt.Name, "product", product, "channel", r.Channel, "symbols", r.Symbols, "err", err)
+			return wireErrorOf(err)
+		}
+	}
+	return nil
+}
+
+func wireErrorOf(err error) *wireError {
+	var se *marketdata.ServerError
+	switch {
+	case errors.Is(err, marketdata.ErrPlanFull):
+		return &wireError{Code: codePlanFull, Message: err.Error()}
+	case errors.As(err, &se):
+		return &wireError{Code: codeRefused, Message: err.Error()}
+	}
+	return &wireError{Code: codeUnavailable, Message: err.Error()}
+}
+
+func (g *Gateway) unsubscribe(keys []Key) {
+	if len(keys) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), fugleTimeout)
+	defer cancel()
+	for product, reqs := range requests(keys) {
+		for _, r := range reqs {
+			if err := g.pools[product].Unsubscribe(ctx, r); err != nil {
+				g.log.Warn("unsubscribe failed", "gateway", g.opt.Name, "product", product, "channel", r.Channel, "symbols", r.Symbols, "err", err)
+			}
+		}
+	}
+}
