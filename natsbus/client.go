@@ -67,7 +67,7 @@ type Client struct {
 	lease     time.Duration
 	cons      jetstream.Consumer
 	iter      jetstream.MessagesContext
-	startSeq  uint64 // live: where the consumer began
+	startSeq  uint64        // live: where the consumer began
 	lastSeq   atomic.Uint64 // the stream sequence of the last message handled
 	connected bool
 	closed    bool
