@@ -225,3 +225,23 @@ func ExampleNewPool() {
 	// connection 1: 2 of 3
 	// true marketdata: the plan has no room: 2 subscription(s) requested, 1 free of 6
 }
+
+// A source of frames other than the WebSocket client (a bus, a file) hands
+// them to a Feed, which decodes and delivers them as the client would.
+func ExampleNewFeed() {
+	feed, err := marketdata.NewFeed(marketdata.FeedOption{Ordered: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	frame := []byte(`{"event":"data","channel":"trades","id":"1","data":{"symbol":"2330","type":"EQUITY","exchange":"TWSE","price":568,"size":1,"time":1685338200000000,"serial":1}}`)
+	if err := feed.Deliver(frame, marketdata.FrameInfo{Channel: marketdata.ChannelTrades, Symbol: "2330"}); err != nil {
+		log.Fatal(err)
+	}
+	feed.End(nil)
+	for m := range feed.All() {
+		if t, ok := m.(marketdata.Trade); ok {
+			fmt.Println(t.Symbol, t.Price, t.Serial)
+		}
+	}
+	// Output: 2330 568 1
+}
