@@ -3,7 +3,7 @@
 // consumers (natsbus.Client, natsbus/examples/consume) on this machine or
 // others.
 //
-//	FUGLE_API_KEY=... go run ./natsbus/cmd/fugle-gateway
+//	cd natsbus && FUGLE_API_KEY=... go run ./cmd/fugle-gateway
 //
 // By default it starts an embedded NATS server with JetStream on
 // 127.0.0.1:4222 (-listen) with its store under -store; -nats URL uses an

@@ -2,8 +2,8 @@
 // subscriptions, one JSON object per line (NDJSON), as examples/stream
 // -json does for a direct connection.
 //
-//	go run ./natsbus/cmd/fugle-gateway &
-//	go run ./natsbus/examples/consume -symbols 2330,2317 -channels trades,books
+//	cd natsbus && go run ./cmd/fugle-gateway &
+//	go run ./examples/consume -symbols 2330,2317 -channels trades,books
 //
 // -durable NAME resumes where the last run with that name stopped. The
 // code that reads the values is the same as for the WebSocket client: a
