@@ -34,6 +34,8 @@ func newOutlets(opt WebSocketClientOption, stop <-chan struct{}) *outlets {
 	o.books = newOutlet[messages.Book]("books", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
 	o.aggregates = newOutlet[messages.Aggregate]("aggregates", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
 	o.indices = newOutlet[messages.Index]("indices", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
+	o.trades.handler, o.candles.handler, o.books.handler = opt.Handlers.Trade, opt.Handlers.Candle, opt.Handlers.Book
+	o.aggregates.handler, o.indices.handler = opt.Handlers.Aggregate, opt.Handlers.Index
 	if opt.Ordered {
 		o.messages = newOutlet[Message]("messages", opt.BufferSize, opt.DropPolicy, opt.BlockTimeout, stop, report)
 	} else {
@@ -66,8 +68,14 @@ func (o *outlets) event(e Event) {
 	o.events.send(e)
 }
 
-// route hands a value to its typed outlet, or to the ordered stream.
+// route hands a value to its handler, its typed outlet, or the ordered
+// stream.
 func route[T any](o *outlets, typed *outlet[T], v T) {
+	if typed.handler != nil {
+		typed.handler(v)
+		typed.received.Add(1)
+		return
+	}
 	if o.ordered {
 		o.messages.send(v)
 		return
@@ -115,6 +123,7 @@ type outlet[T any] struct {
 	timeout time.Duration
 	stop    <-chan struct{} // closed when Close starts: Block stops waiting
 	report  func(Dropped)   // nil for the events outlet itself
+	handler func(T)         // takes the values instead of ch, when set
 
 	received atomic.Uint64
 	dropped  atomic.Uint64

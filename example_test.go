@@ -245,3 +245,33 @@ func ExampleNewFeed() {
 	}
 	// Output: 2330 568 1
 }
+
+// Handlers take values on the reader goroutine, with no hand-off to
+// another goroutine: the lowest latency and cost per value, for a handler
+// that returns quickly.
+func ExampleHandlers() {
+	srv := marketdatatest.NewServer(marketdatatest.WithAPIKey("demo-key"))
+	defer srv.Close()
+	trades := make(chan marketdata.Trade, 1)
+	client, err := marketdata.NewWebSocketClient(marketdata.WebSocketClientOption{
+		APIKey: "demo-key", Endpoint: srv.StockURL(),
+		Handlers: marketdata.Handlers{
+			Trade: func(t marketdata.Trade) { trades <- t }, // a real one would update a book, or a strategy's state
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	ctx := context.Background()
+	if err := client.Connect(ctx); err != nil {
+		log.Fatal(err)
+	}
+	if err := client.Subscribe(ctx, marketdata.SubscribeRequest{Channel: marketdata.ChannelTrades, Symbols: []string{"2330"}}); err != nil {
+		log.Fatal(err)
+	}
+	srv.Publish("trades", "2330", marketdatatest.TradeJSON(marketdatatest.Trade{Symbol: "2330", Price: 568, Size: 1, Serial: 1, Time: time.Now()}))
+	t := <-trades
+	fmt.Println(t.Symbol, t.Price)
+	// Output: 2330 568
+}

@@ -235,6 +235,16 @@ type WebSocketClientOption struct {
 	// Credentials never reach a record. Default nil: silent.
 	Logger *slog.Logger
 
+	// Handlers, for the kinds of value whose function is set, call that
+	// function with each value instead of sending it on its channel (or
+	// on Messages when Ordered): no hand-off to another goroutine, so the
+	// lowest latency and cost per value. They run on the goroutine that
+	// decoded the value, the connection's reader (several at once in a
+	// pool; a backfill's values come from its own goroutine), and the next
+	// frame is not read until they return: a slow handler holds back the
+	// socket as Block does. Events still go to Events. Default: none.
+	Handlers Handlers
+
 	// Tap, when set, sees every frame read and written (except the auth
 	// frame) and every connection's start and end; see FrameTap. Default
 	// nil: no cost.
@@ -249,6 +259,18 @@ type WebSocketClientOption struct {
 	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Header is sent with the upgrade request. Default none.
 	Header http.Header
+}
+
+// Handlers are functions that take values on the reader goroutine; see
+// WebSocketClientOption.Handlers. A nil function leaves its kind on its
+// channel. Values are passed by value, so that a handler costs no
+// allocation.
+type Handlers struct {
+	Trade     func(Trade)
+	Candle    func(Candle)
+	Book      func(Book)
+	Aggregate func(Aggregate)
+	Index     func(Index)
 }
 
 // String describes the option with every credential redacted, so that

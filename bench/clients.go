@@ -383,3 +383,70 @@ func jsonStrings(ss []string) string {
 	b.WriteByte(']')
 	return b.String()
 }
+
+// handlerClient is sdkClient with Handlers: the values are taken on the
+// reader goroutine, with no hand-off to a consumer goroutine.
+func handlerClient(ctx context.Context, base string, w *workload, n, buffer int) (clientRun, error) {
+	opt := sdkOptions(marketdata.Endpoint(base, "v1.0", "stock"), buffer)
+	var (
+		count       int
+		sum         int64
+		first, last time.Time
+		done        = make(chan struct{})
+	)
+	// Only one connection's reader calls these, one at a time.
+	tick := func(v int64) {
+		sum += v
+		if count == 0 {
+			first = time.Now()
+		}
+		count++
+		if count == n {
+			last = time.Now()
+			close(done)
+		}
+	}
+	opt.Handlers = marketdata.Handlers{
+		Trade:     func(v marketdata.Trade) { tick(v.Serial) },
+		Book:      func(v marketdata.Book) { tick(v.Bids[0].Size) },
+		Aggregate: func(v marketdata.Aggregate) { tick(v.Serial) },
+	}
+	client, err := marketdata.NewWebSocketClient(opt)
+	if err != nil {
+		return clientRun{}, err
+	}
+	var run clientRun
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for e := range client.Events() {
+			switch e.(type) {
+			case marketdata.Connected, marketdata.Authenticated, marketdata.Disconnected:
+				continue
+			}
+			run.problems = append(run.problems, fmt.Sprintf("event: %v", e))
+		}
+	}()
+	defer func() { _ = client.Close(); <-drained }()
+	if err := client.Connect(ctx); err != nil {
+		return clientRun{}, err
+	}
+	for _, s := range w.subs {
+		if err := client.Subscribe(ctx, marketdata.SubscribeRequest{Channel: marketdata.Channel(s.Channel), Symbols: s.Symbols}); err != nil {
+			return clientRun{}, err
+		}
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return run, fmt.Errorf("after %d messages: %w", count, ctx.Err())
+	case <-client.Done():
+		<-drained
+		return run, fmt.Errorf("the client ended: %w", errClosed(client))
+	}
+	checksum.Add(sum)
+	st := client.Stats()
+	run.stats = &st
+	run.messages, run.elapsed = count, last.Sub(first)
+	return run, nil
+}

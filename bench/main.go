@@ -87,7 +87,7 @@ func parseFlags() options {
 	var o options
 	flag.IntVar(&o.n, "n", 1_000_000, "messages per client in the throughput runs")
 	flag.IntVar(&o.symbols, "symbols", 50, "symbols in the throughput and latency runs (each on trades, books and aggregates)")
-	flag.StringVar(&o.clients, "clients", "gorilla-raw,sdk,sdk-pool,sdk-record,gorilla-json,gorilla-gjson,node-sdk", "throughput clients to run, comma-separated; empty skips throughput")
+	flag.StringVar(&o.clients, "clients", "gorilla-raw,sdk,sdk-handler,sdk-pool,sdk-record,gorilla-json,gorilla-gjson,node-sdk", "throughput clients to run, comma-separated; empty skips throughput")
 	flag.IntVar(&o.buffer, "buffer", marketdata.DefaultBufferSize, "the SDK's BufferSize (capacity of each typed channel)")
 	flag.Float64Var(&o.latRate, "latency-rate", 10_000, "messages per second in the latency runs")
 	flag.DurationVar(&o.latDuration, "latency-duration", 10*time.Second, "measured length of each latency run; 0 skips latency")
@@ -298,6 +298,8 @@ func throughput(ctx context.Context, ep *endpoint, o options, work *workload, r 
 			client = func() (clientRun, error) { return rawClient(ctx, ep.base, work, o.n, nil) }
 		case "sdk":
 			client = func() (clientRun, error) { return sdkClient(ctx, ep.base, work, o.n, o.buffer, sdkHooks{}) }
+		case "sdk-handler":
+			client = func() (clientRun, error) { return handlerClient(ctx, ep.base, work, o.n, o.buffer) }
 		case "sdk-pool":
 			j.route, j.conns = true, poolConnections
 			client = func() (clientRun, error) { return poolClient(ctx, ep.base, work, o.n, o.buffer, sdkHooks{}) }
@@ -535,6 +537,10 @@ func judge(r *results, o options) {
 		ratio("sdk / node-sdk msg/s", ">= 4", r.Ratios.SDKToNode, 4, "sdk or node-sdk")
 		ratio("sdk / gorilla-json msg/s", ">= 5", r.Ratios.SDKToGorillaJSON, 5, "sdk or gorilla-json")
 		ratio("sdk / bound msg/s", ">= 0.80", r.Ratios.SDKToBound, 0.8, "sdk or gorilla-raw")
+		if hasClient(o.clients, "sdk-handler") {
+			ratio("sdk-handler / node-sdk msg/s", ">= 4", r.Ratios.SDKHandlerToNode, 4, "sdk-handler or node-sdk")
+			ratio("sdk-handler / bound msg/s", ">= 0.80", r.Ratios.SDKHandlerToBound, 0.8, "sdk-handler or gorilla-raw")
+		}
 		if hasClient(o.clients, "sdk-record") {
 			add(recordThroughputTarget(r.Ratios.SDKRecordToSDK, r.Throughput))
 		}

@@ -97,6 +97,10 @@ type ratios struct {
 	SDKToGorillaGJSON float64 `json:"sdk_to_gorilla_gjson"`
 	// SDKToBound is sdk msg/s over the bound's (1 / bound ns per message).
 	SDKToBound float64 `json:"sdk_to_bound"`
+	// SDKHandlerToBound and SDKHandlerToNode are the same ratios for
+	// sdk-handler: values taken by Handlers on the reader goroutine.
+	SDKHandlerToBound float64 `json:"sdk_handler_to_bound,omitempty"`
+	SDKHandlerToNode  float64 `json:"sdk_handler_to_node_sdk,omitempty"`
 	// SDKRecordToSDK is sdk-record msg/s over sdk's: what recording (zstd)
 	// leaves of the throughput; 0 when either is missing.
 	SDKRecordToSDK float64 `json:"sdk_record_to_sdk"`
@@ -153,6 +157,14 @@ func computeRatios(rows []throughputRow, b *boundResult) ratios {
 	}
 	if b != nil {
 		r.SDKToBound = over(b.MsgsPerSec)
+	}
+	if h := rate["sdk-handler"]; h > 0 {
+		if b != nil && b.MsgsPerSec > 0 {
+			r.SDKHandlerToBound = round2(h / b.MsgsPerSec)
+		}
+		if node := rate["node-sdk"]; node > 0 {
+			r.SDKHandlerToNode = round2(h / node)
+		}
 	}
 	return r
 }
