@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,7 +68,9 @@ type Client struct {
 	lease     time.Duration
 	cons      jetstream.Consumer
 	iter      jetstream.MessagesContext
-	startSeq  uint64        // live: where the consumer began
+	startSeq  uint64 // live: where the consumer began
+	live      string // live: the consumer's name
+	rebinds   int
 	lastSeq   atomic.Uint64 // the stream sequence of the last message handled
 	connected bool
 	closed    bool
@@ -114,6 +117,7 @@ func NewClient(nc *nats.Conn, opt ClientOption) (*Client, error) {
 		Feed: feed, opt: opt, nc: nc, js: js, id: nuid.Next(), log: opt.Logger,
 		keys: map[Key]bool{}, lease: DefaultLease, subjects: map[string]Key{}, stop: make(chan struct{}),
 	}
+	c.live = "live-" + c.id
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -344,15 +348,19 @@ func (c *Client) consumerConfig(subjects []string) jetstream.ConsumerConfig {
 		}
 	}
 	return jetstream.ConsumerConfig{
-		Name: "live-" + c.id, FilterSubjects: subjects,
+		Name: c.live, FilterSubjects: subjects,
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: c.startSeq,
 		AckPolicy: jetstream.AckNonePolicy, InactiveThreshold: time.Minute,
 		MemoryStorage: true,
 	}
 }
 
+// pullHeartbeat is how often the server signals an idle pull: two missed
+// in a row make the reader check that its consumer still exists.
+const pullHeartbeat = 2 * time.Second
+
 func (c *Client) startLocked() error {
-	it, err := c.cons.Messages(jetstream.PullMaxMessages(1024))
+	it, err := c.cons.Messages(jetstream.PullMaxMessages(1024), jetstream.PullHeartbeat(pullHeartbeat))
 	if err != nil {
 		return fmt.Errorf("natsbus: consumer: %w", err)
 	}
@@ -374,7 +382,8 @@ func (c *Client) read(it jetstream.MessagesContext) {
 				}
 				return
 			}
-			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
+				errors.Is(err, jetstream.ErrNoHeartbeat) && c.consumerGone() {
 				c.rebind(it)
 				return
 			}
@@ -383,6 +392,34 @@ func (c *Client) read(it jetstream.MessagesContext) {
 		c.handle(m)
 	}
 }
+
+// consumerGone says the server no longer has the client's consumer, or
+// (live) has it only on a node that is down: neither sends a deletion
+// notice, the pulls just go unanswered and the heartbeats stop. A server
+// restarted without it (a live consumer is kept in memory) has none; in a
+// cluster a live consumer has one replica, lost with its node.
+func (c *Client) consumerGone() bool {
+	c.mu.Lock()
+	cons := c.cons
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), c.opt.RequestTimeout)
+	defer cancel()
+	go func() { // Close does not wait out the request
+		select {
+		case <-c.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	_, err := cons.Info(ctx)
+	var api *jetstream.APIError
+	return errors.Is(err, jetstream.ErrConsumerNotFound) ||
+		c.opt.Durable == "" && errors.As(err, &api) && api.ErrorCode == errConsumerOffline
+}
+
+// errConsumerOffline is JetStream's code for a consumer whose replicas are
+// all down.
+const errConsumerOffline jetstream.ErrorCode = 10119
 
 func (c *Client) isClosed() bool {
 	c.mu.Lock()
@@ -402,6 +439,16 @@ func (c *Client) rebind(old jetstream.MessagesContext) {
 	c.iter = nil
 	if last := c.lastSeq.Load(); last > 0 {
 		c.startSeq = last + 1
+	}
+	if c.opt.Durable == "" {
+		// The new consumer takes a new name: an offline one, back with its
+		// node, would answer the pulls of a namesake too, from where it
+		// began. The old one goes (a missing one is no error).
+		ctx, cancel := context.WithTimeout(context.Background(), c.opt.RequestTimeout)
+		_ = c.js.DeleteConsumer(ctx, c.opt.Stream, c.live)
+		cancel()
+		c.rebinds++
+		c.live = "live-" + c.id + "-" + strconv.Itoa(c.rebinds)
 	}
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), c.opt.RequestTimeout)
@@ -507,7 +554,7 @@ func (c *Client) Close() error {
 	}
 	if connected && !c.nc.IsClosed() {
 		if c.opt.Durable == "" && c.cons != nil {
-			_ = c.js.DeleteConsumer(ctx, c.opt.Stream, "live-"+c.id)
+			_ = c.js.DeleteConsumer(ctx, c.opt.Stream, c.live)
 		}
 		errs = append(errs, c.nc.FlushWithContext(ctx)) // the acks reach the server
 	}
