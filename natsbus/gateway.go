@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -84,9 +83,9 @@ type Gateway struct {
 	reg     *prometheus.Registry
 	log     *slog.Logger
 
-	retry chan retryMsg
-	stop  chan struct{}
-	wg    sync.WaitGroup
+	out  *outbox
+	stop chan struct{}
+	wg   sync.WaitGroup
 
 	reqs    chan *nats.Msg
 	sub     *nats.Subscription
@@ -95,12 +94,6 @@ type Gateway struct {
 	mu      sync.Mutex
 	started bool
 	closed  bool
-}
-
-type retryMsg struct {
-	msg      *nats.Msg
-	product  string
-	attempts int
 }
 
 // NewGateway checks opt and builds the gateway's pools; Start connects.
@@ -128,12 +121,13 @@ func NewGateway(opt GatewayOption) (*Gateway, error) {
 	opt.Replicas = max(opt.Replicas, 1)
 	g := &Gateway{
 		opt: opt, nc: opt.Conn, pools: map[string]*marketdata.Pool{}, log: opt.Logger,
-		retry: make(chan retryMsg, 1<<16), stop: make(chan struct{}),
+		stop: make(chan struct{}),
 		reqs: make(chan *nats.Msg, 256), holders: map[Key]map[string]time.Time{},
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
+	g.out = newOutbox(g)
 	reg := opt.Registerer
 	if reg == nil {
 		g.reg = prometheus.NewRegistry()
@@ -144,9 +138,9 @@ func NewGateway(opt GatewayOption) (*Gateway, error) {
 		return nil, err
 	}
 	g.js, err = jetstream.New(g.nc,
-		jetstream.WithPublishAsyncAckHandler(g.acked),
-		jetstream.WithPublishAsyncErrHandler(g.failed),
-		jetstream.WithPublishAsyncMaxPending(1<<14),
+		jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, m *nats.Msg, ack *jetstream.PubAck) { g.out.acked(m, ack) }),
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) { g.out.failed(m, err) }),
+		jetstream.WithPublishAsyncMaxPending(2*outboxWindow),
 		jetstream.WithPublishAsyncTimeout(10*time.Second))
 	if err != nil {
 		return nil, err
@@ -193,6 +187,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	}
 	g.started = true
 	g.mu.Unlock()
+	go g.out.run()
 	if err := g.ensureStream(ctx); err != nil {
 		return err
 	}
@@ -213,9 +208,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 		return err
 	}
 	g.sub = sub
-	g.wg.Add(2)
+	g.wg.Add(1)
 	go g.control()
-	go g.retrier()
 	g.log.Info("gateway started", "gateway", g.opt.Name, "stream", g.opt.Stream, "prefix", g.opt.Prefix)
 	return nil
 }
@@ -266,6 +260,7 @@ func (g *Gateway) Close() error {
 		return nil
 	}
 	g.closed = true
+	started := g.started
 	g.mu.Unlock()
 	if g.sub != nil {
 		_ = g.sub.Unsubscribe()
@@ -276,129 +271,41 @@ func (g *Gateway) Close() error {
 	}
 	close(g.stop)
 	g.wg.Wait()
-	select {
-	case <-g.js.PublishAsyncComplete():
-	case <-time.After(5 * time.Second):
+	if started && !g.out.close(5*time.Second) {
 		errs = append(errs, errors.New("natsbus: publishes still unacknowledged after 5 s"))
 	}
 	g.js.CleanupPublisher()
 	return errors.Join(errs...)
 }
 
-// publish sends one frame to JetStream. It never waits long: a publish
-// that cannot go out now (the NATS connection is down and its buffer
-// full) is queued for the retrier.
-func (g *Gateway) publish(m *nats.Msg, product string, at time.Time) {
-	if _, err := g.js.PublishMsgAsync(m, jetstream.WithStallWait(50*time.Millisecond)); err != nil {
-		g.requeue(retryMsg{msg: m, product: product}, err)
-	}
-}
+// publish hands a message to the outbox, which publishes in order; it
+// never waits.
+func (g *Gateway) publish(m *nats.Msg, product string) { g.out.push(m, product) }
 
 func (g *Gateway) publishMarker(k Key, kind string, m marker, at time.Time) {
 	g.metrics.gaps.WithLabelValues(k.Product).Inc()
-	g.publish(markerMsg(g.opt.Prefix, g.opt.Name, k, kind, m, at), k.Product, at)
+	g.publish(markerMsg(g.opt.Prefix, g.opt.Name, k, kind, m, at), k.Product)
 }
 
-// acked runs on nats.go's ack goroutine for every stored publish.
-func (g *Gateway) acked(_ jetstream.JetStream, m *nats.Msg, ack *jetstream.PubAck) {
-	product := productOf(g.opt.Prefix, m.Subject)
+// stored counts a publish JetStream acknowledged.
+func (g *Gateway) stored(e *entry, ack *jetstream.PubAck) {
 	if ack.Duplicate {
-		g.metrics.duplicates.WithLabelValues(product).Inc()
+		g.metrics.duplicates.WithLabelValues(e.product).Inc()
 		return
 	}
-	if m.Header.Get(headerMarker) != "" {
+	if e.msg.Header.Get(headerMarker) != "" {
 		return
 	}
-	g.metrics.published.WithLabelValues(product).Inc()
-	if ns, err := strconv.ParseInt(m.Header.Get(headerReceived), 10, 64); err == nil {
-		g.metrics.latency.WithLabelValues(product).Observe(time.Since(time.Unix(0, ns)).Seconds())
+	g.metrics.published.WithLabelValues(e.product).Inc()
+	if at, ok := receivedAt(e.msg); ok {
+		g.metrics.latency.WithLabelValues(e.product).Observe(time.Since(at).Seconds())
 	}
 }
 
-// failed runs for a publish whose ack did not come (the connection
-// dropped, a timeout, a stream error): the frame is published again with
-// the same id, so that JetStream keeps it once whether or not the first
-// attempt reached it.
-func (g *Gateway) failed(_ jetstream.JetStream, m *nats.Msg, err error) {
-	g.requeue(retryMsg{msg: m, product: productOf(g.opt.Prefix, m.Subject)}, err)
-}
-
-func (g *Gateway) requeue(r retryMsg, err error) {
-	g.metrics.publishErrors.WithLabelValues(r.product).Inc()
-	const maxAttempts = 20
-	if r.attempts >= maxAttempts {
-		g.lose(r, err)
-		return
-	}
-	select {
-	case g.retry <- r:
-	default:
-		g.lose(r, errors.New("retry queue full"))
-	}
-}
-
-func (g *Gateway) lose(r retryMsg, err error) {
-	g.metrics.lost.WithLabelValues(r.product).Inc()
-	g.log.Error("frame lost after publish failures", "gateway", g.opt.Name, "subject", r.msg.Subject, "err", err)
-}
-
-// retrier publishes failed frames again once the connection is up,
-// backing off while it is not.
-func (g *Gateway) retrier() {
-	defer g.wg.Done()
-	for {
-		var r retryMsg
-		select {
-		case r = <-g.retry:
-		case <-g.stop:
-			g.drainRetries()
-			return
-		}
-		for !g.nc.IsConnected() && !g.nc.IsClosed() {
-			select {
-			case <-time.After(50 * time.Millisecond):
-			case <-g.stop:
-				g.lose(r, errors.New("gateway closed while NATS was down"))
-				g.drainRetries()
-				return
-			}
-		}
-		r.attempts++
-		if _, err := g.js.PublishMsgAsync(r.msg, jetstream.WithStallWait(time.Second)); err != nil {
-			time.Sleep(10 * time.Millisecond) // a stalled publisher: let acks come in
-			g.requeue(r, err)
-		}
-	}
-}
-
-// drainRetries publishes what is queued once more, on the way out.
-func (g *Gateway) drainRetries() {
-	for {
-		select {
-		case r := <-g.retry:
-			if !g.nc.IsConnected() {
-				g.lose(r, errors.New("gateway closed while NATS was down"))
-				continue
-			}
-			if _, err := g.js.PublishMsgAsync(r.msg, jetstream.WithStallWait(time.Second)); err != nil {
-				g.lose(r, err)
-			}
-		default:
-			return
-		}
-	}
-}
-
-func productOf(prefix, subject string) string {
-	if len(subject) > len(prefix)+1 {
-		rest := subject[len(prefix)+1:]
-		for i := 0; i < len(rest); i++ {
-			if rest[i] == '.' {
-				return rest[:i]
-			}
-		}
-	}
-	return ""
+// lose counts and logs a frame given up on.
+func (g *Gateway) lose(e *entry, why string) {
+	g.metrics.lost.WithLabelValues(e.product).Inc()
+	g.log.Error("frame lost", "gateway", g.opt.Name, "subject", e.msg.Subject, "why", why)
 }
 
 // lifecycle reads a pool's ordered stream for its events: values are the

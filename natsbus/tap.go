@@ -90,7 +90,7 @@ func (t *tap) Frame(dir marketdata.FrameDirection, conn uint64, at time.Time, fr
 		t.g.publish(&nats.Msg{Subject: k.Subject(t.g.opt.Prefix), Data: append([]byte(nil), frame...), Header: nats.Header{
 			jetstream.MsgIDHeader: {msgID(f.Kind, f.Channel, f.Data.Raw)},
 			headerReceived:        {strconv.FormatInt(at.UnixNano(), 10)},
-		}}, t.product, at)
+		}}, t.product)
 	case messages.KindSubscribed:
 		acks, err := c.dec.Acks(&f, c.acks[:0])
 		if err != nil {
