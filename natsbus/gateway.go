@@ -216,6 +216,11 @@ func (g *Gateway) Start(ctx context.Context) error {
 	g.wg.Add(2)
 	go g.control()
 	go g.retrier()
+	// The server has the subscription once the flush returns: a request
+	// sent after Start must not find no responders.
+	if err := g.nc.FlushWithContext(ctx); err != nil {
+		return err
+	}
 	g.log.Info("gateway started", "gateway", g.opt.Name, "stream", g.opt.Stream, "prefix", g.opt.Prefix)
 	return nil
 }
