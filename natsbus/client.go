@@ -65,6 +65,7 @@ type Client struct {
 	mu        sync.Mutex
 	keys      map[Key]bool
 	lease     time.Duration
+	leaseSet  chan struct{} // a reply changed lease: renew waits anew
 	cons      jetstream.Consumer
 	iter      jetstream.MessagesContext
 	startSeq  uint64        // live: where the consumer began
@@ -112,7 +113,8 @@ func NewClient(nc *nats.Conn, opt ClientOption) (*Client, error) {
 	}
 	c := &Client{
 		Feed: feed, opt: opt, nc: nc, js: js, id: nuid.Next(), log: opt.Logger,
-		keys: map[Key]bool{}, lease: DefaultLease, subjects: map[string]Key{}, stop: make(chan struct{}),
+		keys: map[Key]bool{}, lease: DefaultLease, leaseSet: make(chan struct{}, 1),
+		subjects: map[string]Key{}, stop: make(chan struct{}),
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -275,8 +277,12 @@ func (c *Client) ask(ctx context.Context, what string, keys []Key) error {
 	if err := json.Unmarshal(m.Data, &r); err != nil {
 		return fmt.Errorf("natsbus: gateway reply: %w", err)
 	}
-	if r.LeaseMS > 0 {
-		c.lease = time.Duration(r.LeaseMS) * time.Millisecond
+	if lease := time.Duration(r.LeaseMS) * time.Millisecond; lease > 0 && lease != c.lease {
+		c.lease = lease
+		select {
+		case c.leaseSet <- struct{}{}:
+		default:
+		}
 	}
 	if r.Error != nil {
 		return &GatewayError{Gateway: r.Gateway, Code: r.Error.Code, Message: r.Error.Message}
@@ -291,20 +297,29 @@ func (c *Client) renew() {
 	for {
 		c.mu.Lock()
 		every := c.lease / 3
-		keys := make([]Key, 0, len(c.keys))
-		for k := range c.keys {
-			keys = append(keys, k)
-		}
 		c.mu.Unlock()
 		select {
 		case <-time.After(every):
+		case <-c.leaseSet:
+			// The wait began with another lease (the default, before the
+			// first reply): a longer one would let the keys lapse.
+			continue
 		case <-c.stop:
 			return
 		}
-		if len(keys) > 0 {
+		// The keys as they are now, sent under the lock that Unsubscribe
+		// holds while it asks: a key released meanwhile, if named, would
+		// be held again at the gateway.
+		c.mu.Lock()
+		if len(c.keys) > 0 {
+			keys := make([]Key, 0, len(c.keys))
+			for k := range c.keys {
+				keys = append(keys, k)
+			}
 			body, _ := json.Marshal(request{Consumer: c.id, Keys: toWire(keys)})
 			_ = c.nc.Publish(c.opt.Prefix+"."+subjRenew, body)
 		}
+		c.mu.Unlock()
 	}
 }
 
