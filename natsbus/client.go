@@ -30,7 +30,10 @@ type ClientOption struct {
 	// process: a client started again with the same name resumes after the
 	// last value the previous one delivered, without loss or duplicates
 	// within the stream's retention, and subscribes again what that one
-	// held. Default "": live, only what arrives from Connect on.
+	// held. What is published while it is away reaches the stream while
+	// the gateway holds its keys: for the lease after Close, or as long as
+	// another consumer holds them. Default "": live, only what arrives
+	// from Connect on.
 	Durable string
 	// RequestTimeout bounds the wait for a gateway's answer. Default 5 s.
 	RequestTimeout time.Duration
@@ -489,9 +492,12 @@ func (c *Client) Stats() marketdata.Stats {
 	return st
 }
 
-// Close releases the client's keys at the gateway, stops its consumer
-// (a live one is deleted; a durable one keeps its place, every handled
-// value acknowledged), and closes every channel.
+// Close stops the client's consumer and closes every channel. A live
+// client releases its keys at the gateway and its consumer is deleted. A
+// durable one keeps its place (every handled value acknowledged) and its
+// keys until its lease lapses, so that values published while it is away
+// reach the stream and a client resuming within the lease misses none; to
+// give keys up for good, Unsubscribe them first.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -515,7 +521,7 @@ func (c *Client) Close() error {
 	var errs []error
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if connected && len(keys) > 0 && !c.nc.IsClosed() {
+	if connected && len(keys) > 0 && !c.nc.IsClosed() && c.opt.Durable == "" {
 		if err := c.ask(ctx, subjUnsubscribe, keys); err != nil {
 			errs = append(errs, err)
 		}

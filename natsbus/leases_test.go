@@ -192,3 +192,32 @@ func TestRenewalsFollowAShorterLease(t *testing.T) {
 		t.Fatalf("2317 lapsed at the new gateway before the client's first renewal: %d unsubscribes at Fugle", n)
 	}
 }
+
+// Close of a live client releases its keys there and then; Close of a
+// durable one leaves them to its lease, so that what is published until
+// it resumes reaches the stream.
+func TestCloseReleasesLiveKeysAndLeavesDurableOnesToTheLease(t *testing.T) {
+	ns := startNATS(t, "")
+	srv := startMock(t)
+	// Room for a slow Close between the durable's last renewal and the check.
+	startGateway(t, connect(t, ns.ClientURL()), srv, func(o *GatewayOption) { o.Lease = 3 * time.Second })
+
+	live := newClient(t, connect(t, ns.ClientURL()), ClientOption{})
+	durable := newClient(t, connect(t, ns.ClientURL()), ClientOption{Durable: "d3"})
+	subscribe(t, live, marketdata.ChannelTrades, "2330")
+	subscribe(t, durable, marketdata.ChannelTrades, "2317")
+
+	if err := live.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Subscribers("trades", "2330"); n != 0 {
+		t.Errorf("the closed live client's key is still subscribed at Fugle")
+	}
+	if err := durable.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Subscribers("trades", "2317"); n != 1 {
+		t.Fatalf("the closed durable client's key went at once, not with its lease")
+	}
+	waitSubscribers(t, srv, "trades", "2317", 0)
+}
