@@ -31,7 +31,10 @@ type ClientOption struct {
 	// process: a client started again with the same name resumes after the
 	// last value the previous one delivered, without loss or duplicates
 	// within the stream's retention, and subscribes again what that one
-	// held. Default "": live, only what arrives from Connect on.
+	// held. What is published while it is away reaches the stream while
+	// the gateway holds its keys: for the lease after Close, or as long as
+	// another consumer holds them. Default "": live, only what arrives
+	// from Connect on.
 	Durable string
 	// RequestTimeout bounds the wait for a gateway's answer. Default 5 s.
 	RequestTimeout time.Duration
@@ -66,6 +69,7 @@ type Client struct {
 	mu        sync.Mutex
 	keys      map[Key]bool
 	lease     time.Duration
+	leaseSet  chan struct{} // a reply changed lease: renew waits anew
 	cons      jetstream.Consumer
 	iter      jetstream.MessagesContext
 	startSeq  uint64 // live: where the consumer began
@@ -115,7 +119,8 @@ func NewClient(nc *nats.Conn, opt ClientOption) (*Client, error) {
 	}
 	c := &Client{
 		Feed: feed, opt: opt, nc: nc, js: js, id: nuid.Next(), log: opt.Logger,
-		keys: map[Key]bool{}, lease: DefaultLease, subjects: map[string]Key{}, stop: make(chan struct{}),
+		keys: map[Key]bool{}, lease: DefaultLease, leaseSet: make(chan struct{}, 1),
+		subjects: map[string]Key{}, stop: make(chan struct{}),
 	}
 	c.live = "live-" + c.id
 	if c.log == nil {
@@ -279,8 +284,12 @@ func (c *Client) ask(ctx context.Context, what string, keys []Key) error {
 	if err := json.Unmarshal(m.Data, &r); err != nil {
 		return fmt.Errorf("natsbus: gateway reply: %w", err)
 	}
-	if r.LeaseMS > 0 {
-		c.lease = time.Duration(r.LeaseMS) * time.Millisecond
+	if lease := time.Duration(r.LeaseMS) * time.Millisecond; lease > 0 && lease != c.lease {
+		c.lease = lease
+		select {
+		case c.leaseSet <- struct{}{}:
+		default:
+		}
 	}
 	if r.Error != nil {
 		return &GatewayError{Gateway: r.Gateway, Code: r.Error.Code, Message: r.Error.Message}
@@ -295,20 +304,29 @@ func (c *Client) renew() {
 	for {
 		c.mu.Lock()
 		every := c.lease / 3
-		keys := make([]Key, 0, len(c.keys))
-		for k := range c.keys {
-			keys = append(keys, k)
-		}
 		c.mu.Unlock()
 		select {
 		case <-time.After(every):
+		case <-c.leaseSet:
+			// The wait began with another lease (the default, before the
+			// first reply): a longer one would let the keys lapse.
+			continue
 		case <-c.stop:
 			return
 		}
-		if len(keys) > 0 {
+		// The keys as they are now, sent under the lock that Unsubscribe
+		// holds while it asks: a key released meanwhile, if named, would
+		// be held again at the gateway.
+		c.mu.Lock()
+		if len(c.keys) > 0 {
+			keys := make([]Key, 0, len(c.keys))
+			for k := range c.keys {
+				keys = append(keys, k)
+			}
 			body, _ := json.Marshal(request{Consumer: c.id, Keys: toWire(keys)})
 			_ = c.nc.Publish(c.opt.Prefix+"."+subjRenew, body)
 		}
+		c.mu.Unlock()
 	}
 }
 
@@ -521,9 +539,12 @@ func (c *Client) Stats() marketdata.Stats {
 	return st
 }
 
-// Close releases the client's keys at the gateway, stops its consumer
-// (a live one is deleted; a durable one keeps its place, every handled
-// value acknowledged), and closes every channel.
+// Close stops the client's consumer and closes every channel. A live
+// client releases its keys at the gateway and its consumer is deleted. A
+// durable one keeps its place (every handled value acknowledged) and its
+// keys until its lease lapses, so that values published while it is away
+// reach the stream and a client resuming within the lease misses none; to
+// give keys up for good, Unsubscribe them first.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -547,7 +568,7 @@ func (c *Client) Close() error {
 	var errs []error
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if connected && len(keys) > 0 && !c.nc.IsClosed() {
+	if connected && len(keys) > 0 && !c.nc.IsClosed() && c.opt.Durable == "" {
 		if err := c.ask(ctx, subjUnsubscribe, keys); err != nil {
 			errs = append(errs, err)
 		}

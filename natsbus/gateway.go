@@ -210,6 +210,11 @@ func (g *Gateway) Start(ctx context.Context) error {
 	g.sub = sub
 	g.wg.Add(1)
 	go g.control()
+	// The server has the subscription once the flush returns: a request
+	// sent after Start must not find no responders.
+	if err := g.nc.FlushWithContext(ctx); err != nil {
+		return err
+	}
 	g.log.Info("gateway started", "gateway", g.opt.Name, "stream", g.opt.Stream, "prefix", g.opt.Prefix)
 	return nil
 }
