@@ -76,6 +76,7 @@ type Client struct {
 	live      string // live: the consumer's name
 	rebinds   int
 	lastSeq   atomic.Uint64 // the stream sequence of the last message handled
+	closing   atomic.Bool   // c.closed, for the reader
 	connected bool
 	closed    bool
 
@@ -167,6 +168,14 @@ func (c *Client) resumeLocked(ctx context.Context) error {
 	}
 	if err != nil {
 		return fmt.Errorf("natsbus: consumer %s: %w", c.opt.Durable, err)
+	}
+	// Values the last run pulled but did not handle would come again only
+	// after the ack wait, behind newer ones: start again right after the
+	// last one it acknowledged.
+	if info := cons.CachedInfo(); info.NumAckPending > 0 {
+		if _, err := c.js.ResetConsumer(ctx, c.opt.Stream, c.opt.Durable); err != nil { // to the ack floor
+			return fmt.Errorf("natsbus: consumer %s: resuming after stream sequence %d: %w", c.opt.Durable, info.AckFloor.Stream, err)
+		}
 	}
 	var keys []Key
 	for _, s := range cons.CachedInfo().Config.FilterSubjects {
@@ -439,11 +448,9 @@ func (c *Client) consumerGone() bool {
 // all down.
 const errConsumerOffline jetstream.ErrorCode = 10119
 
-func (c *Client) isClosed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closed
-}
+// isClosed is read by the reader on every value: an atomic, since c.mu is
+// held across a Subscribe's round trips.
+func (c *Client) isClosed() bool { return c.closing.Load() }
 
 // rebind recreates a consumer the server lost (a restart without its
 // state, an inactivity timeout), from the message after the last handled.
@@ -509,7 +516,9 @@ func (c *Client) handle(m jetstream.Msg) {
 	default:
 		_ = c.Deliver(m.Data(), marketdata.FrameInfo{Channel: k.Channel, Symbol: k.Symbol})
 	}
-	if c.opt.Durable != "" {
+	// A value Close cut off (dropped while Block waited) stays unacknowledged,
+	// so the next run gets it.
+	if c.opt.Durable != "" && !c.isClosed() {
 		_ = m.Ack()
 	}
 }
@@ -552,6 +561,7 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
+	c.closing.Store(true)
 	keys := make([]Key, 0, len(c.keys))
 	for k := range c.keys {
 		keys = append(keys, k)

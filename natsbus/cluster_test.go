@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-fugle/marketdata"
+	"github.com/go-fugle/marketdata/messages"
 	"github.com/go-fugle/marketdata/marketdatatest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -59,6 +60,10 @@ func TestClusterLosesANodeAtATime(t *testing.T) {
 		t.Errorf("consumer still on %s", name)
 	}
 
+	// The stream's own order is the gateway's doing; the consumer's, its.
+	if late, err := checkOnce(streamSerials(t, gnc, "fugle.stock.trades.2330"), 1, n3); err != nil || late > 0 {
+		t.Errorf("the stream: %d values after a later serial (%v)", late, err)
+	}
 	if got := streamCount(t, gnc, DefaultStream, "fugle.stock.trades.2330"); got != n3 {
 		t.Errorf("stream holds %d frames of 2330, want %d", got, n3)
 	}
@@ -163,4 +168,39 @@ func consumerNode(t *testing.T, c *Client) string {
 		return ""
 	}
 	return info.Cluster.Leader
+}
+
+// streamSerials reads the trade serials stored on subject, in stream order.
+func streamSerials(t *testing.T, nc *nats.Conn, subject string) []int64 {
+	js, _ := jetstream.New(nc)
+	cons, err := js.OrderedConsumer(t.Context(), DefaultStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int64
+	for {
+		b, err := cons.Fetch(1000, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			return out
+		}
+		n := 0
+		for m := range b.Messages() {
+			n++
+			if len(m.Headers().Get(headerMarker)) > 0 {
+				continue
+			}
+			v, err := messages.Decode(m.Data())
+			if err != nil {
+				t.Logf("decode: %v", err)
+				continue
+			}
+			switch tr := v.(type) {
+			case *messages.Trade:
+				out = append(out, tr.Serial)
+			}
+		}
+		if n == 0 {
+			return out
+		}
+	}
 }

@@ -100,3 +100,49 @@ func TestDurableConsumerSurvivesAGatewayAndNATSRestart(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A durable client closed while it had pulled values it never handled (its
+// consumer read nothing) resumes with exactly those values, in order, at
+// once rather than after JetStream's 30 s ack wait.
+func TestDurableConsumerResumesWithValuesPulledButNotHandled(t *testing.T) {
+	ns := startNATS(t, "")
+	srv := startMock(t)
+	gnc := connect(t, ns.ClientURL())
+	startGateway(t, gnc, srv, func(o *GatewayOption) { o.Lease = time.Minute })
+
+	stalled := ClientOption{Durable: "d2", FeedOption: marketdata.FeedOption{Ordered: true, BufferSize: 1, DropPolicy: marketdata.Block, BlockTimeout: -1}}
+	first := newClient(t, connect(t, ns.ClientURL()), stalled)
+	subscribe(t, first, marketdata.ChannelTrades, "2330")
+	publishTradesOnce(t, srv, "2330", 1, 200)
+	waitStreamMsgs(t, gnc, 200)
+	// One value waits in the channel, one in Deliver; the rest were pulled
+	// ahead, unacknowledged.
+	waitFor(t, "the first client to pull ahead", func() bool {
+		info, err := first.cons.Info(t.Context())
+		return err == nil && info.NumAckPending >= 100
+	})
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	second := newClient(t, connect(t, ns.ClientURL()), ClientOption{Durable: "d2", FeedOption: marketdata.FeedOption{Ordered: true}})
+	c2 := collect(second)
+	var handled []int64
+	for m := range first.All() { // what the first one had delivered before Close
+		if tr, ok := m.(marketdata.Trade); ok {
+			handled = append(handled, tr.Serial)
+		}
+	}
+	from := int64(1)
+	if len(handled) > 0 {
+		from = handled[len(handled)-1] + 1
+	}
+	waitFor(t, "the values the first client never handled", func() bool {
+		return c2.tradeCount() >= int(200-from+1)
+	})
+	_ = second.Close()
+	<-c2.done
+	if err := checkRun(c2.serials()["2330"], from, 200); err != nil {
+		t.Errorf("resumed client (the first handled %v): %v", handled, err)
+	}
+}

@@ -141,7 +141,7 @@ func NewGateway(opt GatewayOption) (*Gateway, error) {
 		jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, m *nats.Msg, ack *jetstream.PubAck) { g.out.acked(m, ack) }),
 		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) { g.out.failed(m, err) }),
 		jetstream.WithPublishAsyncMaxPending(2*outboxWindow),
-		jetstream.WithPublishAsyncTimeout(10*time.Second))
+		jetstream.WithPublishAsyncTimeout(outboxTimeout))
 	if err != nil {
 		return nil, err
 	}

@@ -36,14 +36,17 @@ type outbox struct {
 type entry struct {
 	msg      *nats.Msg
 	product  string
+	sent     time.Time
 	acked    bool
 	attempts int
 }
 
 const (
-	outboxWindow   = 4096    // publishes in flight
-	outboxCapacity = 1 << 18 // frames held while NATS is away; beyond, frames are lost (counted)
-	outboxAttempts = 100     // failed publishes of one frame before it is given up on
+	outboxWindow   = 4096 // publishes in flight
+	outboxStall    = 250 * time.Millisecond
+	outboxTimeout  = 3 * time.Second // an ack not back by then failed
+	outboxCapacity = 1 << 18         // frames held while NATS is away; beyond, frames are lost (counted)
+	outboxAttempts = 100             // failed publishes of one frame before it is given up on
 )
 
 func newOutbox(g *Gateway) *outbox {
@@ -150,12 +153,15 @@ func (o *outbox) run() {
 			return
 		}
 		var batch []*entry
-		if !o.broken && o.g.nc.IsConnected() && retryPause == 0 {
+		stalled := len(o.flight) > 0 && time.Since(o.flight[0].sent) > outboxStall
+		if !o.broken && !stalled && o.g.nc.IsConnected() && retryPause == 0 {
 			n := min(len(o.queue), outboxWindow-len(o.pending))
 			batch = append(batch, o.queue[:n]...)
 			clear(o.queue[:n])
 			o.queue = o.queue[n:]
+			now := time.Now()
 			for _, e := range batch {
+				e.sent = now
 				o.flight = append(o.flight, e)
 				o.pending[e.msg] = e
 			}
