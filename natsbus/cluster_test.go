@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/go-fugle/marketdata"
-	"github.com/go-fugle/marketdata/messages"
 	"github.com/go-fugle/marketdata/marketdatatest"
+	"github.com/go-fugle/marketdata/messages"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
