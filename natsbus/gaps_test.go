@@ -90,3 +90,42 @@ func TestLostFugleConnectionIsAGapBetweenTheValuesOfEveryConsumer(t *testing.T) 
 		t.Errorf("b got %d gaps of 2317, a key it does not hold", len(gaps))
 	}
 }
+
+// A gateway closed while holding a key marks a gap start; the next gateway
+// to subscribe the key (a restart, or another) ends it, so a consumer does
+// not think the gap is open for ever.
+func TestNextGatewayEndsTheGapOfAClosedOne(t *testing.T) {
+	ns := startNATS(t, "")
+	srv := startMock(t)
+	first := startGateway(t, connect(t, ns.ClientURL()), srv, func(o *GatewayOption) { o.Name = "before" })
+	c := newClient(t, connect(t, ns.ClientURL()), ClientOption{FeedOption: marketdata.FeedOption{Ordered: true}})
+	subscribe(t, c, marketdata.ChannelTrades, "2330")
+	col := collect(c)
+	publishTradesOnce(t, srv, "2330", 1, 10)
+	waitFor(t, "the values before", func() bool { return col.tradeCount() == 10 })
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the gap start", func() bool {
+		return len(col.eventsOf(func(e marketdata.Event) bool { return isGap(e, "2330", true) })) == 1
+	})
+
+	// The client's renewal tells the new gateway what to subscribe.
+	startGateway(t, connect(t, ns.ClientURL()), srv, func(o *GatewayOption) { o.Name = "after" })
+	waitSubscribers(t, srv, "trades", "2330", 1)
+	publishTradesOnce(t, srv, "2330", 11, 20)
+	waitFor(t, "the values after", func() bool { return col.tradeCount() == 20 })
+
+	all := col.snapshot()
+	end := slices.IndexFunc(all, func(m marketdata.Message) bool { return isGap(m, "2330", false) })
+	firstAfter := slices.IndexFunc(all, func(m marketdata.Message) bool { return isTrade(m, "2330", func(s int64) bool { return s > 10 }) })
+	if end < 0 || end > firstAfter {
+		t.Fatalf("gap end at %d, first value after at %d: want a gap end before it", end, firstAfter)
+	}
+	if g := all[end].(marketdata.Gap); g.Source != "after" || g.Downtime <= 0 {
+		t.Errorf("gap end %+v: want it from the new gateway, with the time since the start", g)
+	}
+	if err := checkRun(col.serials()["2330"], 1, 20); err != nil {
+		t.Error(err)
+	}
+}

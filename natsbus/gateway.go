@@ -79,6 +79,8 @@ type Gateway struct {
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	pools   map[string]*marketdata.Pool
+	taps    map[string]*tap
+	stream  jetstream.Stream
 	metrics *metrics
 	reg     *prometheus.Registry
 	log     *slog.Logger
@@ -120,7 +122,7 @@ func NewGateway(opt GatewayOption) (*Gateway, error) {
 	opt.Lease = orDefault(opt.Lease, DefaultLease)
 	opt.Replicas = max(opt.Replicas, 1)
 	g := &Gateway{
-		opt: opt, nc: opt.Conn, pools: map[string]*marketdata.Pool{}, log: opt.Logger,
+		opt: opt, nc: opt.Conn, pools: map[string]*marketdata.Pool{}, taps: map[string]*tap{}, log: opt.Logger,
 		stop: make(chan struct{}),
 		reqs: make(chan *nats.Msg, 256), holders: map[Key]map[string]time.Time{},
 	}
@@ -150,7 +152,9 @@ func NewGateway(opt GatewayOption) (*Gateway, error) {
 			continue
 		}
 		p := *po
-		p.Client.Tap = newTap(g, product, p.Client.Tap)
+		tp := newTap(g, product, p.Client.Tap)
+		g.taps[product] = tp
+		p.Client.Tap = tp
 		// The gateway reads the ordered stream for its events only: it
 		// must never hold the Fugle reader back.
 		p.Client.Ordered = true
@@ -236,10 +240,11 @@ func (g *Gateway) ensureStream(ctx context.Context) error {
 	if g.opt.MemoryStorage {
 		cfg.Storage = jetstream.MemoryStorage
 	}
-	_, err := g.js.CreateOrUpdateStream(ctx, cfg)
+	st, err := g.js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("natsbus: stream %s: %w", g.opt.Stream, err)
 	}
+	g.stream = st
 	return nil
 }
 
@@ -413,6 +418,7 @@ func (g *Gateway) hold(consumer string, keys []Key) *wireError {
 			fresh = append(fresh, k)
 		}
 	}
+	g.reopenGaps(fresh)
 	if werr := g.subscribe(fresh); werr != nil {
 		return werr
 	}
@@ -427,6 +433,20 @@ func (g *Gateway) hold(consumer string, keys []Key) *wireError {
 		g.gauge(k)
 	}
 	return nil
+}
+
+// reopenGaps finds the keys whose subject ends in a gap start (a gateway
+// closed while holding them, this one before a restart, say), so that the
+// subscription about to be made closes the gap with a marker.
+func (g *Gateway) reopenGaps(keys []Key) {
+	for _, k := range keys {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		m, err := g.stream.GetLastMsgForSubject(ctx, k.Subject(g.opt.Prefix))
+		cancel()
+		if err == nil && m.Header.Get(headerMarker) == markerGapStart {
+			g.taps[k.Product].reopen(k, m.Time)
+		}
+	}
 }
 
 // release drops consumer's hold on keys, unsubscribing at Fugle those no

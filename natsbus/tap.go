@@ -145,6 +145,16 @@ func (t *tap) Closed(conn uint64, at time.Time, code int, reason string) {
 	}
 }
 
+// reopen records a gap of k that started at since, before this gateway
+// held k, for the next ack of k to end.
+func (t *tap) reopen(k Key, since time.Time) {
+	t.mu.Lock()
+	if _, open := t.open[k]; !open {
+		t.open[k] = openGap{since: since}
+	}
+	t.mu.Unlock()
+}
+
 // ended closes k's gap, if one is open, with a marker ahead of the first
 // frame of k on its new connection.
 func (t *tap) ended(k Key, conn uint64, at time.Time) {
