@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain checks that a run leaves nothing behind: every endpoint
+// connection, NATS server, gateway and client is closed before run returns.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestTinyRun runs the whole program with tiny flags and checks that every
+// part measured something and lost nothing, and that the report shows every
+// row.
+func TestTinyRun(t *testing.T) {
+	var out, progress bytes.Buffer
+	args := []string{"-json", "-n", "2000", "-symbols", "5", "-rate", "2000",
+		"-latency-duration", "300ms", "-latency-warmup", "100ms", "-memory-frames", "5000", "-memory-settle=false"}
+	if err := run(args, &out, &progress); err != nil {
+		t.Fatalf("run: %v\n%s", err, progress.String())
+	}
+	var r results
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("the -json output is not one JSON object: %v\n%s", err, out.String())
+	}
+	if !r.Valid {
+		t.Errorf("run not valid: %v", r.Problems)
+	}
+	if len(r.Throughput) != 3 {
+		t.Fatalf("%d throughput rows, want direct, bus-file and bus-memory", len(r.Throughput))
+	}
+	for _, row := range r.Throughput {
+		if row.Sent != 2000 || row.Received != 2000 || row.MsgsPerSec <= 0 {
+			t.Errorf("throughput %s: sent %d, received %d, %.0f msg/s", row.Path, row.Sent, row.Received, row.MsgsPerSec)
+		}
+		if row.Path != pathDirect && (row.Gateway == nil || row.Gateway.FramesIn != 2000) {
+			t.Errorf("throughput %s: gateway counters %+v, want 2000 frames in", row.Path, row.Gateway)
+		}
+	}
+	if len(r.Latency) != 4 {
+		t.Fatalf("%d latency rows, want 4", len(r.Latency))
+	}
+	for _, row := range r.Latency {
+		if row.Samples == 0 || row.P99 <= 0 || row.Lost != 0 {
+			t.Errorf("latency %s: %d samples, p99 %.1f µs, lost %d", row.Path, row.Samples, row.P99, row.Lost)
+		}
+	}
+	if _, ok := r.BusAddedP99Us[pathBusFile]; !ok {
+		t.Errorf("no added p99 for %s: %v", pathBusFile, r.BusAddedP99Us)
+	}
+	m := r.Memory
+	if m == nil || m.Received != 5000 || m.Lost != 0 || len(m.Samples) < 4 || m.StreamMsgs != 5000 {
+		t.Fatalf("memory run: %+v", m)
+	}
+	for _, s := range m.Samples {
+		if s.HeapInuse == 0 || s.RSS == 0 {
+			t.Errorf("memory sample %q: HeapInuse %d, RSS %d", s.Label, s.HeapInuse, s.RSS)
+		}
+	}
+	if r.Machine.CPUs == 0 || r.Machine.GoVersion == "" {
+		t.Errorf("machine: %+v", r.Machine)
+	}
+
+	var report bytes.Buffer
+	writeReport(&report, &r)
+	for _, want := range []string{"Machine:", "Throughput:", "direct", "bus-file", "bus-memory", "Latency:",
+		"direct (repeat)", "p99 added by bus-file", "Memory:", "at the first value", "after 5000 values", "Targets:", "Run: valid"} {
+		if !strings.Contains(report.String(), want) {
+			t.Errorf("the report has no %q:\n%s", want, report.String())
+		}
+	}
+}
+
+func TestFlags(t *testing.T) {
+	var stderr bytes.Buffer
+	for _, args := range [][]string{{"-n", "0"}, {"-rate", "-1"}, {"-paths", "nope"}} {
+		if _, err := parseFlags(args, &stderr); err == nil {
+			t.Errorf("parseFlags(%q) accepted", args)
+		}
+	}
+}

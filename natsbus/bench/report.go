@@ -1,0 +1,373 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// results is everything one run measured; -json prints it as one object.
+type results struct {
+	Machine    machine         `json:"machine"`
+	Config     config          `json:"config"`
+	Throughput []throughputRow `json:"throughput"`
+	Latency    []latencyRow    `json:"latency"`
+	// BusAddedP99Us is each bus path's p99 less the mean of the direct
+	// runs' p99, and DirectP99NoiseUs the spread of those direct p99s.
+	BusAddedP99Us    map[string]float64 `json:"bus_added_p99_us,omitempty"`
+	DirectP99NoiseUs *float64           `json:"direct_p99_noise_us,omitempty"`
+	Memory           *memoryResult      `json:"memory,omitempty"`
+	Targets          []target           `json:"targets"`
+	// Valid is false when a run failed, lost or dropped a value.
+	Valid        bool     `json:"valid"`
+	Problems     []string `json:"problems"`
+	TotalSeconds float64  `json:"total_seconds"`
+}
+
+type machine struct {
+	OS          string `json:"os"`
+	Arch        string `json:"arch"`
+	CPUs        int    `json:"cpus"`
+	CPUModel    string `json:"cpu_model"`
+	GOMAXPROCS  int    `json:"gomaxprocs"`
+	GoVersion   string `json:"go_version"`
+	LoadAtStart string `json:"loadavg_start"`
+	LoadAtEnd   string `json:"loadavg_end"`
+}
+
+type config struct {
+	Frames            int     `json:"frames"`
+	Symbols           int     `json:"symbols"`
+	Subscriptions     int     `json:"subscriptions"`
+	Mix               string  `json:"mix"`
+	AvgFrameBytes     int     `json:"avg_frame_bytes"`
+	DropPolicy        string  `json:"drop_policy"`
+	BufferSize        int     `json:"buffer_size"`
+	Rate              float64 `json:"latency_rate"`
+	LatencySeconds    float64 `json:"latency_seconds"`
+	LatencyWarmup     float64 `json:"latency_warmup_seconds"`
+	MemoryFrames      int     `json:"memory_frames"`
+	DuplicatesSeconds float64 `json:"duplicates_window_seconds"`
+	Command           string  `json:"command"`
+}
+
+type throughputRow struct {
+	Path       string  `json:"path"`
+	Sent       int     `json:"sent"`
+	Received   int     `json:"received"`
+	Lost       int     `json:"lost"`    // sent - received
+	Dropped    uint64  `json:"dropped"` // the consumer's Stats drop counters
+	Malformed  uint64  `json:"malformed"`
+	Seconds    float64 `json:"seconds"` // the consumer's first value to its last
+	MsgsPerSec float64 `json:"msgs_per_sec"`
+	MBPerSec   float64 `json:"mb_per_sec"`
+	// CPUPerMillion is the whole process's CPU seconds per million frames
+	// over the run: endpoint, gateway, NATS server and consumer.
+	CPUPerMillion float64          `json:"process_cpu_s_per_million"`
+	Gateway       *gatewayCounters `json:"gateway,omitempty"`
+	Events        []string         `json:"events,omitempty"`
+	Error         string           `json:"error,omitempty"`
+}
+
+type latencyRow struct {
+	Path     string           `json:"path"`
+	Sent     int              `json:"sent"`
+	Received int              `json:"received"`
+	Lost     int              `json:"lost"`
+	Dropped  uint64           `json:"dropped"`
+	Samples  int              `json:"samples"`
+	P50      float64          `json:"p50_us"`
+	P90      float64          `json:"p90_us"`
+	P99      float64          `json:"p99_us"`
+	P999     float64          `json:"p999_us"`
+	Max      float64          `json:"max_us"`
+	Mean     float64          `json:"mean_us"`
+	Gateway  *gatewayCounters `json:"gateway,omitempty"`
+	Events   []string         `json:"events,omitempty"`
+	Error    string           `json:"error,omitempty"`
+}
+
+type target struct {
+	Name   string  `json:"name"`
+	Want   string  `json:"want"`
+	Got    float64 `json:"got"`
+	Met    bool    `json:"met"`
+	Reason string  `json:"reason,omitempty"`
+}
+
+// fill sets the percentiles from samples.
+func (r *latencyRow) fill(samples []time.Duration) {
+	r.Samples = len(samples)
+	if len(samples) == 0 {
+		return
+	}
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	us := func(d time.Duration) float64 { return round1(float64(d) / 1e3) }
+	at := func(q float64) float64 { return us(s[min(int(math.Ceil(q*float64(len(s))))-1, len(s)-1)]) }
+	r.P50, r.P90, r.P99, r.P999 = at(0.50), at(0.90), at(0.99), at(0.999)
+	r.Max = us(s[len(s)-1])
+	var sum time.Duration
+	for _, d := range s {
+		sum += d
+	}
+	r.Mean = us(sum / time.Duration(len(s)))
+}
+
+func (r *results) fail(format string, a ...any) {
+	r.Valid = false
+	r.Problems = append(r.Problems, fmt.Sprintf(format, a...))
+}
+
+// check marks the run not valid when a row failed, lost or dropped values.
+func (r *results) check(what, path string, lost int, dropped, malformed uint64, g *gatewayCounters, events []string, errText string) {
+	if errText != "" {
+		r.fail("%s %s: %s", what, path, errText)
+	}
+	if lost != 0 {
+		r.fail("%s %s: %d frames lost (sent - received)", what, path, lost)
+	}
+	if dropped != 0 || malformed != 0 {
+		r.fail("%s %s: the consumer dropped %d and could not decode %d values", what, path, dropped, malformed)
+	}
+	if g != nil && (g.Lost != 0 || g.Duplicates != 0 || g.Unroutable != 0) {
+		r.fail("%s %s: the gateway lost %d, had %d duplicates and %d unroutable frames", what, path, g.Lost, g.Duplicates, g.Unroutable)
+	}
+	for _, e := range events {
+		r.fail("%s %s: event %s", what, path, e)
+	}
+}
+
+func (r *results) addThroughput(row throughputRow) {
+	r.Throughput = append(r.Throughput, row)
+	r.check("throughput", row.Path, row.Lost, row.Dropped, row.Malformed, row.Gateway, row.Events, row.Error)
+}
+
+func (r *results) addLatency(row latencyRow) {
+	r.Latency = append(r.Latency, row)
+	r.check("latency", row.Path, row.Lost, row.Dropped, 0, row.Gateway, row.Events, row.Error)
+}
+
+// The targets.
+const (
+	targetBusRate      = 50_000 // msg/s through the bus, nothing lost
+	targetAddedP99     = 1000   // µs the bus adds at p99, at -rate
+	targetHeapGrowthMB = 64     // heap growth from 2 tenths of the memory run to its end, MiB
+)
+
+func (r *results) finish(total time.Duration) {
+	r.TotalSeconds = round1(total.Seconds())
+	for _, row := range r.Throughput {
+		if row.Path == pathDirect {
+			continue
+		}
+		t := target{Name: row.Path + " msg/s, nothing lost", Want: fmt.Sprintf(">= %d", targetBusRate), Got: row.MsgsPerSec}
+		t.Met = row.MsgsPerSec >= targetBusRate && row.Lost == 0 && row.Dropped == 0 && row.Error == ""
+		if row.Lost != 0 || row.Dropped != 0 {
+			t.Reason = fmt.Sprintf("lost %d, dropped %d", row.Lost, row.Dropped)
+		}
+		r.Targets = append(r.Targets, t)
+	}
+	var direct []float64
+	for _, row := range r.Latency {
+		if strings.HasPrefix(row.Path, pathDirect) && row.Samples > 0 {
+			direct = append(direct, row.P99)
+		}
+	}
+	if len(direct) > 0 {
+		mean := 0.0
+		for _, v := range direct {
+			mean += v
+		}
+		mean /= float64(len(direct))
+		noise := round1(slices.Max(direct) - slices.Min(direct))
+		r.DirectP99NoiseUs = &noise
+		r.BusAddedP99Us = map[string]float64{}
+		for _, row := range r.Latency {
+			if strings.HasPrefix(row.Path, pathDirect) || row.Samples == 0 {
+				continue
+			}
+			added := round1(row.P99 - mean)
+			r.BusAddedP99Us[row.Path] = added
+			r.Targets = append(r.Targets, target{
+				Name: row.Path + " p99 - direct p99 (µs)", Want: fmt.Sprintf("< %d", targetAddedP99), Got: added,
+				Met: added < targetAddedP99 && row.Lost == 0, Reason: fmt.Sprintf("direct p99 %.1f µs (mean of %d runs, spread %.1f)", mean, len(direct), noise),
+			})
+		}
+	}
+	if m := r.Memory; m != nil && len(m.Samples) >= 4 {
+		// The first tenths fill the duplicate window; growth after that is
+		// what would keep rising with more frames.
+		var from *memSample
+		for i := range m.Samples {
+			if m.Samples[i].Seconds >= m.DuplicatesSeconds {
+				from = &m.Samples[i]
+				break
+			}
+		}
+		last := m.Samples[len(m.Samples)-1]
+		if from != nil && from != &m.Samples[len(m.Samples)-1] {
+			growth := round2((float64(last.HeapInuse) - float64(from.HeapInuse)) / (1 << 20))
+			r.Targets = append(r.Targets, target{
+				Name: "memory run heap growth once the window is full (MiB)", Want: fmt.Sprintf("< %d", targetHeapGrowthMB), Got: growth,
+				Met: growth < targetHeapGrowthMB, Reason: fmt.Sprintf("from %s (%.0f s) to the end (%.0f s)", from.Label, from.Seconds, last.Seconds),
+			})
+		}
+		if m.Lost != 0 || m.Dropped != 0 {
+			r.fail("memory: lost %d, dropped %d", m.Lost, m.Dropped)
+		}
+		if g := m.Gateway; g != nil && (g.Lost != 0 || g.Duplicates != 0) {
+			r.fail("memory: the gateway lost %d and had %d duplicates", g.Lost, g.Duplicates)
+		}
+	}
+}
+
+func machineInfo() machine {
+	return machine{
+		OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), CPUModel: cpuModel(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
+	}
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+func writeJSON(w io.Writer, r *results) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+func writeReport(out io.Writer, r *results) {
+	m := r.Machine
+	fmt.Fprintf(out, "Machine: %s/%s, %d CPUs (%s), GOMAXPROCS %d, %s; loadavg at start %s\n", m.OS, m.Arch, m.CPUs, m.CPUModel, m.GOMAXPROCS, m.GoVersion, m.LoadAtStart)
+	c := r.Config
+	fmt.Fprintf(out, "Command: %s\n", strings.TrimSpace(c.Command))
+	fmt.Fprintf(out, "Frames: %s; %d symbols × 3 channels = %d subscriptions; %d B average frame; consumers %s, BufferSize %d\n",
+		c.Mix, c.Symbols, c.Subscriptions, c.AvgFrameBytes, c.DropPolicy, c.BufferSize)
+
+	if len(r.Throughput) > 0 {
+		fmt.Fprintf(out, "\nThroughput: %s frames per run, as fast as the path takes them; the consumer's first value to its last\n", commas(c.Frames))
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "path\tmsg/s\tMB/s\tseconds\tsent\treceived\tlost\tdropped\tprocess CPU s / M\t")
+		for _, row := range r.Throughput {
+			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.3f\t%s\t%s\t%d\t%d\t%.2f\t\n", row.Path, commas(int(row.MsgsPerSec)), row.MBPerSec, row.Seconds,
+				commas(row.Sent), commas(row.Received), row.Lost, row.Dropped, row.CPUPerMillion)
+		}
+		tw.Flush()
+		for _, row := range r.Throughput {
+			if g := row.Gateway; g != nil {
+				fmt.Fprintf(out, "gateway (%s): %s frames in, %s stored, %d duplicates, %d publish retries, %d lost, %d reconnects\n",
+					row.Path, commas(int(g.FramesIn)), commas(int(g.Published)), g.Duplicates, g.PublishErrors, g.Lost, g.Reconnects)
+			}
+		}
+		fmt.Fprintln(out, "process CPU: the whole process (endpoint, gateway, NATS server, consumer) over the run, per million frames")
+	}
+
+	if len(r.Latency) > 0 {
+		fmt.Fprintf(out, "\nLatency: %s frames/s for %gs after %gs warm-up; trades, endpoint write to consumer receive (µs)\n", commas(int(c.Rate)), c.LatencySeconds, c.LatencyWarmup)
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "path\tsamples\tp50\tp90\tp99\tp99.9\tmax\tmean\tlost\t")
+		for _, row := range r.Latency {
+			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t\n", row.Path, commas(row.Samples), row.P50, row.P90, row.P99, row.P999, row.Max, row.Mean, row.Lost)
+		}
+		tw.Flush()
+		if r.DirectP99NoiseUs != nil {
+			for _, p := range []string{pathBusFile, pathBusMemory} {
+				if v, ok := r.BusAddedP99Us[p]; ok {
+					fmt.Fprintf(out, "p99 added by %s: %+.1f µs against the mean of the direct runs' p99 (their spread: %.1f µs)\n", p, v, *r.DirectP99NoiseUs)
+				}
+			}
+		}
+	}
+
+	if mr := r.Memory; mr != nil {
+		fmt.Fprintf(out, "\nMemory: %s frames through the bus (file storage, duplicate window %gs), %s msg/s; the process's HeapInuse after runtime.GC, and VmRSS\n",
+			commas(mr.Frames), mr.DuplicatesSeconds, commas(int(mr.MsgsPerSec)))
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "\tseconds\tHeapInuse\tRSS\t")
+		samples := mr.Samples
+		if mr.AfterWindow != nil {
+			samples = append(slices.Clone(samples), *mr.AfterWindow)
+		}
+		for _, s := range samples {
+			fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t\n", s.Label, s.Seconds, mib(s.HeapInuse), mib(s.RSS))
+		}
+		tw.Flush()
+		fmt.Fprintf(out, "received %s, lost %d, dropped %d; stream %s msgs, %s; store directory %s\n",
+			commas(mr.Received), mr.Lost, mr.Dropped, commas(int(mr.StreamMsgs)), mib(mr.StreamBytes), mib(uint64(mr.StoreBytes)))
+		fmt.Fprintf(out, "message ids in the duplicate window at the end: %s", commas(mr.IDsInWindow))
+		if mr.AfterWindow != nil {
+			fmt.Fprintf(out, "; heap freed when the window passed: %s, %.0f B per id", mib(uint64(max(mr.WindowHeap, 0))), mr.WindowBytesPerID)
+		}
+		fmt.Fprintln(out)
+		if mr.Error != "" {
+			fmt.Fprintf(out, "error: %s\n", mr.Error)
+		}
+	}
+
+	if len(r.Targets) > 0 {
+		fmt.Fprintln(out, "\nTargets:")
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		for _, t := range r.Targets {
+			met := "not met"
+			if t.Met {
+				met = "met"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%.2f\t%s\t%s\n", t.Name, t.Want, t.Got, met, t.Reason)
+		}
+		tw.Flush()
+	}
+	if r.Valid {
+		fmt.Fprintln(out, "Run: valid (nothing failed, lost or dropped)")
+	} else {
+		fmt.Fprintln(out, "Run: NOT VALID:")
+		for _, p := range r.Problems {
+			fmt.Fprintf(out, "  - %s\n", p)
+		}
+	}
+	fmt.Fprintf(out, "Total time: %.0f s; loadavg at the end %s\n", r.TotalSeconds, m.LoadAtEnd)
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func commas(n int) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func round1(v float64) float64 { return math.Round(v*10) / 10 }
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
