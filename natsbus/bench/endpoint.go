@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -24,6 +25,9 @@ type job struct {
 	work *workload
 	n    int
 	rate float64
+
+	sent   atomic.Int64 // frames written so far
+	paused atomic.Bool  // a flood stream waits while it is set
 
 	mu      sync.Mutex
 	started bool
@@ -329,6 +333,10 @@ func (c *wsConn) flood(j *job) streamResult {
 			r.err = errStopped
 			return r
 		}
+		if j.paused.Load() {
+			time.Sleep(time.Millisecond)
+			continue
+		}
 		last, size := first, 0
 		for last < len(p.frames) && size < chunkBytes && r.frames+(last-first) < j.n {
 			fr := p.frames[last]
@@ -345,6 +353,7 @@ func (c *wsConn) flood(j *job) streamResult {
 			return r
 		}
 		r.frames += last - first
+		j.sent.Store(int64(r.frames))
 		first = last % len(p.frames)
 	}
 	return r
@@ -400,6 +409,7 @@ func (c *wsConn) paced(j *job) streamResult {
 			return r
 		}
 		r.frames += due
+		j.sent.Store(int64(r.frames))
 	}
 	return r
 }

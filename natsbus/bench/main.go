@@ -3,7 +3,7 @@
 // an embedded JetStream, and a natsbus.Client consuming them, next to the
 // SDK's WebSocket client reading the same frames from the same endpoint.
 //
-//	cd natsbus && go run ./bench          # a readable report (about 4 minutes on 2 cores)
+//	cd natsbus && go run ./bench          # a readable report (about 5 minutes on 2 cores)
 //	cd natsbus && go run ./bench -json    # one JSON object on stdout, progress on stderr
 //
 // Everything runs in this one process: the endpoint, the NATS server
@@ -16,20 +16,24 @@
 //     direct client, then through the bus with file storage, then with
 //     memory storage. Consumers use DropPolicy Block without a time limit,
 //     so a slow consumer holds the path back instead of losing values; a run
-//     counts what the endpoint sent, what the consumer received, and the
-//     drop counters, and measures from the consumer's first value to its
-//     last.
+//     counts what the endpoint sent, what the consumer received, the drop
+//     counters and the values that came out of order, and measures from the
+//     consumer's first value to its last.
 //   - latency: the endpoint sends at -rate, writing its nanosecond clock
 //     into every trade's serial; the consumer subtracts it from its own
 //     clock on receipt. Direct, bus (file), bus (memory), then direct again:
 //     the spread of the two direct p99s is the noise the bus's added p99 is
 //     read against.
-//   - memory: -memory-frames frames through the bus (file storage, the
-//     default duplicate window) as fast as it goes; the process's HeapInuse
-//     after runtime.GC and its RSS are read before the gateway starts, at the
-//     first value, at every tenth of the frames, and once the duplicate
-//     window has passed after the last (-memory-settle), which shows what
-//     the window's message ids held.
+//   - memory: -memory-frames frames into the gateway and JetStream (file
+//     storage, the default one-minute duplicate window) as fast as they are
+//     stored; a natsbus.Client holds the keys but reads nothing, so its
+//     consumer stalls and the run measures the gateway and the server taking
+//     the frames in. The process's HeapInuse after runtime.GC and its RSS are
+//     read before the gateway starts, at the first stored frame and at every
+//     tenth of the frames, each time with the endpoint paused and the
+//     gateway drained; then (-memory-settle) the window is cut to a second,
+//     which makes the server drop the ids it held, and the heap is read once
+//     more: the difference is what the window's ids cost.
 //
 // Every frame differs from the others in its timestamp digits, rewritten by
 // the endpoint as it streams, because the gateway names a frame by a hash of
@@ -82,13 +86,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.IntVar(&o.n, "n", 1_000_000, "frames per throughput run")
+	fs.IntVar(&o.n, "n", 500_000, "frames per throughput run")
 	fs.IntVar(&o.symbols, "symbols", 100, "symbols, each subscribed on trades, books and aggregates")
 	fs.Float64Var(&o.rate, "rate", 10_000, "frames per second in the latency runs")
-	fs.DurationVar(&o.latDuration, "latency-duration", 10*time.Second, "measured length of each latency run; 0 skips latency")
+	fs.DurationVar(&o.latDuration, "latency-duration", 5*time.Second, "measured length of each latency run; 0 skips latency")
 	fs.DurationVar(&o.latWarmup, "latency-warmup", time.Second, "unmeasured start of each latency run")
 	fs.IntVar(&o.memFrames, "memory-frames", 10_000_000, "frames in the memory run; 0 skips it")
-	fs.BoolVar(&o.memSettle, "memory-settle", true, "after the memory run, wait out the duplicate window (1 min) and read the heap again")
+	fs.BoolVar(&o.memSettle, "memory-settle", true, "after the memory run, cut the duplicate window to 1 s and read the heap again once its ids are dropped")
 	fs.BoolVar(&o.jsonOut, "json", false, "print one JSON object instead of the report")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole program to this file")
 	fs.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile of the whole program to this file at the end")
@@ -260,7 +264,7 @@ func throughputRun(ctx context.Context, ep *endpoint, w *workload, path string, 
 	runtime.GC()
 	c, sr, g, err := stream(ctx, ep, w, path, newJob(w, n, 0), hooks{})
 	row := throughputRow{Path: path, Sent: sr.frames, Received: c.received, Lost: sr.frames - c.received,
-		Dropped: dropped(c.stats), Malformed: c.stats.Malformed, Gateway: g, Events: c.events}
+		Dropped: dropped(c.stats), Malformed: c.stats.Malformed, Reordered: c.reordered, Gateway: g, Events: c.events}
 	if err == nil {
 		err = sr.err
 	}
@@ -283,7 +287,7 @@ func latencyRun(ctx context.Context, ep *endpoint, w *workload, path string, n i
 	sink := &latencySink{warmup: warmup, samples: make([]time.Duration, 0, n)}
 	c, sr, g, err := stream(ctx, ep, w, path, newJob(w, n, rate), hooks{sink: sink})
 	row := latencyRow{Path: path, Sent: sr.frames, Received: c.received, Lost: sr.frames - c.received,
-		Dropped: dropped(c.stats), Gateway: g, Events: c.events}
+		Dropped: dropped(c.stats), Reordered: c.reordered, Gateway: g, Events: c.events}
 	if err == nil {
 		err = sr.err
 	}

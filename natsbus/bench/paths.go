@@ -104,6 +104,22 @@ func (b *bus) streamState(ctx context.Context) (msgs, bytes uint64, err error) {
 	return info.State.Msgs, info.State.Bytes, nil
 }
 
+// setDuplicates changes the stream's duplicate window.
+func (b *bus) setDuplicates(ctx context.Context, d time.Duration) error {
+	js, err := jetstream.New(b.cnc)
+	if err != nil {
+		return err
+	}
+	s, err := js.Stream(ctx, natsbus.DefaultStream)
+	if err != nil {
+		return err
+	}
+	cfg := s.CachedInfo().Config
+	cfg.Duplicates = d
+	_, err = js.UpdateStream(ctx, cfg)
+	return err
+}
+
 func (b *bus) close() {
 	if b.gw != nil {
 		_ = b.gw.Close()
@@ -132,6 +148,10 @@ type gatewayCounters struct {
 	Unroutable    uint64 `json:"unroutable"`
 	Reconnects    uint64 `json:"reconnects"`
 }
+
+// acked is how many frames JetStream has acknowledged, as stored or as a
+// duplicate of one stored (a publish retried after its ack was late).
+func (c gatewayCounters) acked() int { return int(c.Published + c.Duplicates) }
 
 func (b *bus) counters() gatewayCounters {
 	var c gatewayCounters
@@ -197,6 +217,7 @@ func (s *latencySink) add(sentNanos int64) {
 // consumed is what the consumer saw of one run.
 type consumed struct {
 	received    int
+	reordered   int // values older than the one before of the same key
 	first, last time.Time
 	cpu         time.Duration // the process's CPU from the first value to the last
 	cpuOK       bool
@@ -256,6 +277,7 @@ func consume(ctx context.Context, s marketdata.Stream, w *workload, j *job, h ho
 		first, last time.Time
 		cpu         time.Duration
 		cpuOK       bool
+		reordered   int
 	}
 	done := make(chan outcome, 1)
 	go func() {
@@ -264,6 +286,15 @@ func consume(ctx context.Context, s marketdata.Stream, w *workload, j *job, h ho
 		var cpu0 time.Duration
 		trades, books, aggs := s.Trades(), s.Books(), s.Aggregates()
 		next, n := 0, int64(j.n)
+		// Every frame's timestamp is its number in the stream, so each
+		// key's values must come with rising timestamps.
+		lastT, lastB, lastA := map[string]int64{}, map[string]int64{}, map[string]int64{}
+		inOrder := func(last map[string]int64, symbol string, t int64) {
+			if t <= last[symbol] {
+				o.reordered++
+			}
+			last[symbol] = t
+		}
 		for i := int64(0); i < n; i++ {
 			select {
 			case v, ok := <-trades:
@@ -274,18 +305,21 @@ func consume(ctx context.Context, s marketdata.Stream, w *workload, j *job, h ho
 				if h.sink != nil {
 					h.sink.add(v.Serial)
 				}
+				inOrder(lastT, v.Symbol, int64(v.Time))
 				sum += v.Serial
 			case v, ok := <-books:
 				if !ok {
 					done <- o
 					return
 				}
+				inOrder(lastB, v.Symbol, int64(v.Time))
 				sum += v.Bids[0].Size
 			case v, ok := <-aggs:
 				if !ok {
 					done <- o
 					return
 				}
+				inOrder(lastA, v.Symbol, int64(v.LastUpdated))
 				sum += v.Total.TradeVolume
 			case <-quit:
 				done <- o
@@ -356,7 +390,7 @@ wait:
 		}
 	}
 	c.received = int(count.Load())
-	c.first, c.last, c.cpu, c.cpuOK = o.first, o.last, o.cpu, o.cpuOK
+	c.first, c.last, c.cpu, c.cpuOK, c.reordered = o.first, o.last, o.cpu, o.cpuOK, o.reordered
 	c.stats = s.Stats()
 	return c, sr, err
 }
