@@ -44,6 +44,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -79,6 +80,7 @@ type options struct {
 	jsonOut     bool
 	cpuprofile  string
 	memprofile  string
+	from        string
 	paths       []string
 }
 
@@ -96,6 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.jsonOut, "json", false, "print one JSON object instead of the report")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole program to this file")
 	fs.StringVar(&o.memprofile, "memprofile", "", "write an allocation profile of the whole program to this file at the end")
+	fs.StringVar(&o.from, "from", "", "run nothing: print the report of a results file written by an earlier -json run")
 	paths := fs.String("paths", pathDirect+","+pathBusFile+","+pathBusMemory, "the paths of the throughput and latency runs, comma-separated")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -119,6 +122,21 @@ func run(args []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	if o.from != "" {
+		b, err := os.ReadFile(o.from)
+		if err != nil {
+			return err
+		}
+		var r results
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("%s: %w", o.from, err)
+		}
+		if o.jsonOut {
+			return writeJSON(stdout, &r)
+		}
+		writeReport(stdout, &r)
+		return nil
 	}
 	if o.cpuprofile != "" {
 		f, err := os.Create(o.cpuprofile)

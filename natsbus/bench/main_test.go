@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -69,8 +70,15 @@ func TestTinyRun(t *testing.T) {
 		t.Errorf("machine: %+v", r.Machine)
 	}
 
+	// -from prints the report of a saved run.
+	saved := t.TempDir() + "/results.json"
+	if err := os.WriteFile(saved, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var report bytes.Buffer
-	writeReport(&report, &r)
+	if err := run([]string{"-from", saved}, &report, &progress); err != nil {
+		t.Fatal(err)
+	}
 	for _, want := range []string{"Machine:", "Throughput:", "direct", "bus-file", "bus-memory", "Latency:",
 		"direct (repeat)", "p99 added by bus-file", "Memory:", "at the first stored frame", "Targets:", "Run: valid"} {
 		if !strings.Contains(report.String(), want) {

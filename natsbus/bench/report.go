@@ -141,8 +141,10 @@ func (r *results) check(what, path string, lost int, dropped, malformed uint64, 
 	if dropped != 0 || malformed != 0 {
 		r.fail("%s %s: the consumer dropped %d and could not decode %d values", what, path, dropped, malformed)
 	}
-	if g != nil && (g.Lost != 0 || g.Duplicates != 0 || g.Unroutable != 0) {
-		r.fail("%s %s: the gateway lost %d, had %d duplicates and %d unroutable frames", what, path, g.Lost, g.Duplicates, g.Unroutable)
+	// Duplicates are not a failure: a publish whose ack came late is sent
+	// again, and JetStream keeps one copy, as it should.
+	if g != nil && (g.Lost != 0 || g.Unroutable != 0) {
+		r.fail("%s %s: the gateway lost %d and had %d unroutable frames", what, path, g.Lost, g.Unroutable)
 	}
 	for _, e := range events {
 		r.fail("%s %s: event %s", what, path, e)
@@ -228,8 +230,8 @@ func (r *results) finish(total time.Duration) {
 		if m.Lost != 0 {
 			r.fail("memory: %d frames sent and not stored", m.Lost)
 		}
-		if g := m.Gateway; g != nil && (g.Lost != 0 || g.Duplicates != 0) {
-			r.fail("memory: the gateway lost %d and had %d duplicates", g.Lost, g.Duplicates)
+		if g := m.Gateway; g != nil && g.Lost != 0 {
+			r.fail("memory: the gateway lost %d frames", g.Lost)
 		}
 	}
 }
