@@ -3,7 +3,7 @@
 // an embedded JetStream, and a natsbus.Client consuming them, next to the
 // SDK's WebSocket client reading the same frames from the same endpoint.
 //
-//	cd natsbus && go run ./bench          # a readable report (about 5 minutes on 2 cores)
+//	cd natsbus && go run ./bench          # a readable report (4.5 to 8.5 minutes on 2 busy vCPUs)
 //	cd natsbus && go run ./bench -json    # one JSON object on stdout, progress on stderr
 //
 // Everything runs in this one process: the endpoint, the NATS server

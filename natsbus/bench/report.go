@@ -329,6 +329,10 @@ func writeReport(out io.Writer, r *results) {
 		fmt.Fprintf(out, "message ids in the duplicate window at the end: %s (at most %s in the run)", commas(mr.IDsInWindow), commas(mr.PeakIDsInWindow))
 		if mr.AfterWindow != nil {
 			fmt.Fprintf(out, "; heap freed when they were dropped: %s, %.0f B per id held at the end", mib(uint64(max(mr.WindowHeap, 0))), mr.WindowBytesPerID)
+			if mr.PeakIDsInWindow > mr.IDsInWindow {
+				// The server's map of ids keeps the room it grew to.
+				fmt.Fprintf(out, ", %.0f B per id at the most", float64(mr.WindowHeap)/float64(mr.PeakIDsInWindow))
+			}
 		}
 		fmt.Fprintln(out)
 	}
