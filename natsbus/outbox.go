@@ -30,6 +30,7 @@ type outbox struct {
 	broken  bool                 // a publish failed: go back once pending is empty
 	closing bool                 // Close began: what is queued is the last
 	wake    chan struct{}        // capacity 1: the sender has something to look at
+	room    chan struct{}        // capacity 1: the queue shrank
 	done    chan struct{}        // the sender returned
 }
 
@@ -44,9 +45,10 @@ type entry struct {
 const (
 	outboxWindow   = 4096 // publishes in flight
 	outboxStall    = 250 * time.Millisecond
-	outboxTimeout  = 3 * time.Second // an ack not back by then failed
-	outboxCapacity = 1 << 18         // frames held while NATS is away; beyond, frames are lost (counted)
-	outboxAttempts = 100             // failed publishes of one frame before it is given up on
+	outboxTimeout  = 3 * time.Second  // an ack not back by then failed
+	outboxCapacity = 1 << 18          // frames held while NATS is away; beyond, frames are lost (counted)
+	outboxHigh     = 2 * outboxWindow // queued frames past which push waits, while NATS is up
+	outboxAttempts = 100              // failed publishes of one frame before it is given up on
 )
 
 func newOutbox(g *Gateway) *outbox {
@@ -57,6 +59,7 @@ func newOutbox(g *Gateway) *outbox {
 		opts:    []jetstream.PublishOpt{jetstream.WithRetryAttempts(0), jetstream.WithStallWait(time.Second)},
 		pending: map[*nats.Msg]*entry{},
 		wake:    make(chan struct{}, 1),
+		room:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
 }
@@ -68,10 +71,25 @@ func (o *outbox) signal() {
 	}
 }
 
-// push hands a message to the outbox. It never waits.
+// push hands a message to the outbox. While NATS is connected but stores
+// more slowly than frames come, it waits for the queue to shrink, holding
+// the Fugle reader back (the socket's own flow control then slows the
+// server) rather than losing frames; while NATS is away it holds up to
+// outboxCapacity frames without waiting, so a restart does not stall the
+// Fugle connection.
 func (o *outbox) push(m *nats.Msg, product string) {
 	e := &entry{msg: m, product: product}
 	o.mu.Lock()
+	for len(o.queue) >= outboxHigh && !o.closing && o.g.nc.IsConnected() {
+		o.mu.Unlock()
+		t := time.NewTimer(20 * time.Millisecond) // a disconnect sends no signal
+		select {
+		case <-o.room:
+		case <-t.C:
+		}
+		t.Stop()
+		o.mu.Lock()
+	}
 	if o.closing || len(o.queue)+len(o.flight) >= outboxCapacity {
 		o.mu.Unlock()
 		o.g.lose(e, "the outbox is full or closed")
@@ -159,6 +177,12 @@ func (o *outbox) run() {
 			batch = append(batch, o.queue[:n]...)
 			clear(o.queue[:n])
 			o.queue = o.queue[n:]
+			if n > 0 {
+				select {
+				case o.room <- struct{}{}:
+				default:
+				}
+			}
 			now := time.Now()
 			for _, e := range batch {
 				e.sent = now
