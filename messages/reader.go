@@ -245,14 +245,8 @@ func (r *reader) float() (float64, bool) {
 		digits += frac
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		expStart := i
-		for ; i < len(s) && isDigit(s[i]); i++ {
-		}
-		if i == expStart {
+		var ok bool
+		if i, ok = skipExponent(s, i+1); !ok {
 			r.fail(i)
 			return 0, false
 		}
@@ -277,6 +271,20 @@ func (r *reader) float() (float64, bool) {
 		return 0, false
 	}
 	return f, true
+}
+
+// skipExponent steps over the sign and the digits of an exponent, from s[i]
+// just past its 'e' or 'E'; ok is false, at the index where a digit was due,
+// when there are none.
+func skipExponent(s string, i int) (int, bool) {
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	start := i
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i, i > start
 }
 
 // int reads a number as an integer: exactly for a plain integer, and

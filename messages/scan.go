@@ -175,110 +175,146 @@ func hasLiteral(s string, i int, lit string) bool {
 // only stops hostile input.
 const maxDepth = 10000
 
+// msgEOF is the message for input that ends where more is due.
+const msgEOF = "unexpected end of input"
+
 // skipValue checks the JSON value starting at or after s[i] (leading white
 // space allowed) and returns the index just past it. At most limit
 // containers may be open at once. On failure msg is not empty and the index
 // is where decoding stopped. stack is scratch space for the nesting, reused
 // between calls: one bit per open container, set for an object. The gotos
-// keep the token loop free of a state dispatch.
+// keep the token loop free of a state dispatch. The helpers it calls inline,
+// all but the scanners of strings, numbers and literals: a call per token
+// would cost more than most tokens do.
 func skipValue(s string, i, limit int, stack *[]uint64) (end int, msg string) {
 	stk := (*stack)[:0]
-	depth := 0   // open containers
-	obj := false // whether the innermost open container is an object
-	var c byte
+	depth, obj := 0, false // open containers; whether the innermost is an object
+	var ok bool
 
-value:
-	i = skipSpace(s, i)
-	if i >= len(s) {
-		return i, "unexpected end of input"
+element: // the next value, the top one first; in an object its name and ':' come first
+	if obj {
+		if i = skipSpace(s, i); i >= len(s) || s[i] != '"' {
+			return i, memberNameError(s, i)
+		}
+		if i, _, msg = scanString(s, i+1); msg != "" {
+			return i, msg
+		}
+		if i, ok = skipColon(s, i); !ok {
+			return i, "expected ':'"
+		}
 	}
-	c = s[i]
-	switch {
+	if i = skipSpace(s, i); i >= len(s) {
+		return i, msgEOF
+	}
+	switch c := s[i]; {
 	case c == '"':
 		if i, _, msg = scanString(s, i+1); msg != "" {
 			return i, msg
 		}
 	case c == '-' || isDigit(c):
-		var ok bool
 		if i, ok = scanNumber(s, i); !ok {
 			return i, "invalid number"
 		}
 	case c == '{' || c == '[':
-		i = skipSpace(s, i+1)
-		if i < len(s) && s[i] == c+2 { // '}' and ']' follow '{' and '[' by two
+		if i = skipSpace(s, i+1); i < len(s) && s[i] == c+2 { // '}' and ']' follow '{' and '[' by two
 			i++
 			goto after
 		}
-		if depth >= limit {
+		if stk, depth, obj, ok = pushNesting(stk, depth, limit, c); !ok {
 			return i, "nesting too deep"
 		}
-		if w := depth >> 6; w == len(stk) {
-			stk = append(stk, 0)
-		}
-		obj = c == '{'
-		if obj {
-			stk[depth>>6] |= 1 << (depth & 63)
-		} else {
-			stk[depth>>6] &^= 1 << (depth & 63)
-		}
-		depth++
-		if obj {
-			goto key
-		}
-		goto value
-	case c == 't' && hasLiteral(s, i, "true"):
-		i += 4
-	case c == 'f' && hasLiteral(s, i, "false"):
-		i += 5
-	case c == 'n' && hasLiteral(s, i, "null"):
-		i += 4
+		goto element
 	default:
-		return i, "unexpected character " + quoteByte(c)
+		if i, msg = skipLiteral(s, i); msg != "" {
+			return i, msg
+		}
 	}
 
-after:
+after: // a value has ended
 	if depth == 0 {
 		*stack = stk
 		return i, ""
 	}
-	i = skipSpace(s, i)
-	if i >= len(s) {
-		return i, "unexpected end of input"
+	if i = skipSpace(s, i); i < len(s) && s[i] == ',' {
+		i++
+		goto element
 	}
-	c = s[i]
-	i++
-	switch {
-	case c == ',':
-		if obj {
-			goto key
-		}
-		goto value
-	case (obj && c == '}') || (!obj && c == ']'):
-		depth--
-		if depth > 0 {
-			obj = stk[(depth-1)>>6]&(1<<((depth-1)&63)) != 0
-		}
+	if i < len(s) && ((obj && s[i] == '}') || (!obj && s[i] == ']')) {
+		i++
+		depth, obj = popNesting(stk, depth)
 		goto after
 	}
-	return i - 1, "unexpected character " + quoteByte(c) + " after a value"
+	return i, afterValueError(s, i)
+}
 
-key:
-	i = skipSpace(s, i)
+// pushNesting records in stk the container that open, '{' or '[', starts at
+// depth, growing stk by a word every 64 levels. It returns stk, the depth
+// inside the container and whether the container is an object; ok is false,
+// and nothing is recorded, when limit containers are open already.
+func pushNesting(stk []uint64, depth, limit int, open byte) ([]uint64, int, bool, bool) {
+	if depth >= limit {
+		return stk, depth, false, false
+	}
+	if depth>>6 == len(stk) {
+		stk = append(stk, 0)
+	}
+	obj := open == '{'
+	if obj {
+		stk[depth>>6] |= 1 << (depth & 63)
+	} else {
+		stk[depth>>6] &^= 1 << (depth & 63)
+	}
+	return stk, depth + 1, obj, true
+}
+
+// popNesting closes the innermost of depth open containers. It returns the
+// depth outside it and whether the container it was in is an object.
+func popNesting(stk []uint64, depth int) (outer int, obj bool) {
+	if depth--; depth == 0 {
+		return 0, false
+	}
+	return depth, stk[(depth-1)>>6]&(1<<((depth-1)&63)) != 0
+}
+
+// skipColon steps over the white space and the ':' that follow a member
+// name ending at s[i-1]; ok is false, at the index where the ':' was due,
+// when there is none.
+func skipColon(s string, i int) (int, bool) {
+	if i = skipSpace(s, i); i >= len(s) || s[i] != ':' {
+		return i, false
+	}
+	return i + 1, true
+}
+
+// skipLiteral checks the true, false or null at s[i] and returns the index
+// just past it. Literals are rare in this protocol, so skipValue calls it
+// rather than holding its cases in the token loop.
+func skipLiteral(s string, i int) (int, string) {
+	switch c := s[i]; {
+	case c == 't' && hasLiteral(s, i, "true"), c == 'n' && hasLiteral(s, i, "null"):
+		return i + 4, ""
+	case c == 'f' && hasLiteral(s, i, "false"):
+		return i + 5, ""
+	default:
+		return i, "unexpected character " + quoteByte(c)
+	}
+}
+
+// memberNameError is the message for s[i] where a member name is due.
+func memberNameError(s string, i int) string {
 	if i >= len(s) {
-		return i, "unexpected end of input"
+		return msgEOF
 	}
-	if s[i] != '"' {
-		return i, "expected a member name"
+	return "expected a member name"
+}
+
+// afterValueError is the message for s[i] where a ',' or the end of the
+// container is due.
+func afterValueError(s string, i int) string {
+	if i >= len(s) {
+		return msgEOF
 	}
-	if i, _, msg = scanString(s, i+1); msg != "" {
-		return i, msg
-	}
-	i = skipSpace(s, i)
-	if i >= len(s) || s[i] != ':' {
-		return i, "expected ':'"
-	}
-	i++
-	goto value
+	return "unexpected character " + quoteByte(s[i]) + " after a value"
 }
 
 func quoteByte(c byte) string {
@@ -321,82 +357,82 @@ func scanEnvelope(s string, stack *[]uint64) (envelope, *SyntaxError) {
 	absent := span{start: -1, end: -1}
 	env := envelope{absent, absent, absent, absent}
 	i := skipSpace(s, 0)
-	if i >= len(s) {
-		return env, &SyntaxError{Offset: i, Msg: "empty frame"}
+	if i >= len(s) || s[i] != '{' {
+		return env, notObject(s, i, stack)
 	}
-	if s[i] != '{' {
-		end, msg := skipValue(s, i, maxDepth, stack)
-		switch {
-		case msg != "":
+	if i = skipSpace(s, i+1); i < len(s) && s[i] == '}' {
+		return env, trailingData(s, i+1)
+	}
+	for {
+		if i >= len(s) || s[i] != '"' {
+			return env, &SyntaxError{Offset: i, Msg: memberNameError(s, i)}
+		}
+		end, esc, msg := scanString(s, i+1)
+		if msg != "" {
 			return env, &SyntaxError{Offset: end, Msg: msg}
-		case skipSpace(s, end) != len(s):
-			return env, &SyntaxError{Offset: skipSpace(s, end), Msg: "data after the JSON value"}
 		}
-		return env, &SyntaxError{Offset: i, Msg: "frame is not a JSON object"}
-	}
-	i = skipSpace(s, i+1)
-	if i < len(s) && s[i] == '}' {
-		i++
-	} else {
-		for {
-			if i >= len(s) {
-				return env, &SyntaxError{Offset: i, Msg: "unexpected end of input"}
-			}
-			if s[i] != '"' {
-				return env, &SyntaxError{Offset: i, Msg: "expected a member name"}
-			}
-			end, esc, msg := scanString(s, i+1)
-			if msg != "" {
-				return env, &SyntaxError{Offset: end, Msg: msg}
-			}
-			key := s[i+1 : end-1]
-			if esc {
-				key = unescapeJSON(s[i:end])
-			}
-			i = skipSpace(s, end)
-			if i >= len(s) || s[i] != ':' {
-				return env, &SyntaxError{Offset: i, Msg: "expected ':'"}
-			}
-			start := skipSpace(s, i+1)
-			if start < len(s) && s[start] == '"' {
-				// Scanned here rather than by skipValue to learn whether the
-				// string needs unescaping.
-				end, esc, msg = scanString(s, start+1)
-			} else {
-				esc = false
-				end, msg = skipValue(s, start, maxDepth, stack)
-			}
-			if msg != "" {
-				return env, &SyntaxError{Offset: end, Msg: msg}
-			}
-			sp := span{start, end, esc}
-			switch key {
-			case "event":
-				env.event = sp
-			case "data":
-				env.data = sp
-			case "id":
-				env.id = sp
-			case "channel":
-				env.channel = sp
-			}
-			i = skipSpace(s, end)
-			if i < len(s) && s[i] == ',' {
-				i = skipSpace(s, i+1)
-				continue
-			}
-			if i < len(s) && s[i] == '}' {
-				i++
-				break
-			}
-			if i >= len(s) {
-				return env, &SyntaxError{Offset: i, Msg: "unexpected end of input"}
-			}
-			return env, &SyntaxError{Offset: i, Msg: "unexpected character " + quoteByte(s[i]) + " after a value"}
+		key := s[i+1 : end-1]
+		if esc {
+			key = unescapeJSON(s[i:end])
+		}
+		if i = skipSpace(s, end); i >= len(s) || s[i] != ':' {
+			return env, &SyntaxError{Offset: i, Msg: "expected ':'"}
+		}
+		start := skipSpace(s, i+1)
+		if start < len(s) && s[start] == '"' {
+			// Scanned here rather than by skipValue to learn whether the
+			// string needs unescaping.
+			end, esc, msg = scanString(s, start+1)
+		} else {
+			esc = false
+			end, msg = skipValue(s, start, maxDepth, stack)
+		}
+		if msg != "" {
+			return env, &SyntaxError{Offset: end, Msg: msg}
+		}
+		sp := span{start, end, esc}
+		switch key {
+		case "event":
+			env.event = sp
+		case "data":
+			env.data = sp
+		case "id":
+			env.id = sp
+		case "channel":
+			env.channel = sp
+		}
+		switch i = skipSpace(s, end); {
+		case i < len(s) && s[i] == ',':
+			i = skipSpace(s, i+1)
+		case i < len(s) && s[i] == '}':
+			return env, trailingData(s, i+1)
+		default:
+			return env, &SyntaxError{Offset: i, Msg: afterValueError(s, i)}
 		}
 	}
+}
+
+// notObject is the error for a frame that is empty or whose value, at s[i],
+// is not an object. Malformed JSON is reported before the value's type.
+func notObject(s string, i int, stack *[]uint64) *SyntaxError {
+	if i >= len(s) {
+		return &SyntaxError{Offset: i, Msg: "empty frame"}
+	}
+	end, msg := skipValue(s, i, maxDepth, stack)
+	if msg != "" {
+		return &SyntaxError{Offset: end, Msg: msg}
+	}
+	if err := trailingData(s, end); err != nil {
+		return err
+	}
+	return &SyntaxError{Offset: i, Msg: "frame is not a JSON object"}
+}
+
+// trailingData is the error for anything but white space from s[i] on, or
+// nil.
+func trailingData(s string, i int) *SyntaxError {
 	if j := skipSpace(s, i); j != len(s) {
-		return env, &SyntaxError{Offset: j, Msg: "data after the JSON value"}
+		return &SyntaxError{Offset: j, Msg: "data after the JSON value"}
 	}
-	return env, nil
+	return nil
 }
