@@ -30,7 +30,8 @@ type Key struct {
 	AfterHours     bool
 }
 
-func (k Key) String() string { return k.Subject("fugle") }
+// String is the key's subject under the default prefix.
+func (k Key) String() string { return k.Subject(DefaultPrefix) }
 
 // Subscription is the key as the SDK names it, without the product.
 func (k Key) Subscription() marketdata.Subscription {

@@ -61,6 +61,7 @@ type GatewayError struct {
 	Message string
 }
 
+// Error says which gateway refused, and why.
 func (e *GatewayError) Error() string {
 	return fmt.Sprintf("natsbus: gateway %s refused: %s: %s", e.Gateway, e.Code, e.Message)
 }
