@@ -173,9 +173,22 @@ func consumerNode(t *testing.T, c *Client) string {
 // streamSerials reads the trade serials stored on subject, in stream order.
 func streamSerials(t *testing.T, nc *nats.Conn, subject string) []int64 {
 	js, _ := jetstream.New(nc)
-	cons, err := js.OrderedConsumer(t.Context(), DefaultStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
-	if err != nil {
-		t.Fatal(err)
+	// Right after a node came back the cluster may not place a consumer
+	// yet: try again for a while.
+	var cons jetstream.Consumer
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var err error
+		cons, err = js.OrderedConsumer(ctx, DefaultStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	var out []int64
 	for {
