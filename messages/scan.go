@@ -188,8 +188,7 @@ const msgEOF = "unexpected end of input"
 // would cost more than most tokens do.
 func skipValue(s string, i, limit int, stack *[]uint64) (end int, msg string) {
 	stk := (*stack)[:0]
-	depth, obj := 0, false // open containers; whether the innermost is an object
-	var ok bool
+	depth, obj, ok := 0, false, false // open containers; whether the innermost is an object
 
 element: // the next value, the top one first; in an object its name and ':' come first
 	if obj {
@@ -235,14 +234,16 @@ after: // a value has ended
 		*stack = stk
 		return i, ""
 	}
-	if i = skipSpace(s, i); i < len(s) && s[i] == ',' {
-		i++
-		goto element
-	}
-	if i < len(s) && ((obj && s[i] == '}') || (!obj && s[i] == ']')) {
-		i++
-		depth, obj = popNesting(stk, depth)
-		goto after
+	if i = skipSpace(s, i); i < len(s) {
+		switch c := s[i]; {
+		case c == ',':
+			i++
+			goto element
+		case (obj && c == '}') || (!obj && c == ']'):
+			i++
+			depth, obj = popNesting(stk, depth)
+			goto after
+		}
 	}
 	return i, afterValueError(s, i)
 }
