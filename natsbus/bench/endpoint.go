@@ -27,7 +27,8 @@ type job struct {
 	rate float64
 
 	sent   atomic.Int64 // frames written so far
-	paused atomic.Bool  // a flood stream waits while it is set
+	paused atomic.Bool  // a flood stream waits while it is set (a memory reading)
+	held   atomic.Bool  // the same, set by flow control (see holdBack)
 
 	mu      sync.Mutex
 	started bool
@@ -333,8 +334,8 @@ func (c *wsConn) flood(j *job) streamResult {
 			r.err = errStopped
 			return r
 		}
-		if j.paused.Load() {
-			time.Sleep(time.Millisecond)
+		if j.paused.Load() || j.held.Load() {
+			time.Sleep(100 * time.Microsecond)
 			continue
 		}
 		last, size := first, 0

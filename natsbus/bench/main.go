@@ -14,7 +14,13 @@
 //     trades, 30% books, 20% aggregates over -symbols symbols, payloads from
 //     marketdatatest's builders) as fast as the socket takes them to the
 //     direct client, then through the bus with file storage, then with
-//     memory storage. Consumers use DropPolicy Block without a time limit,
+//     memory storage, and then again through the bus at -throughput-rate
+//     (the target, 50,000 frames/s). The gateway never holds its Fugle
+//     reader back and sheds frames past its outbox's capacity, so the
+//     endpoint's flood into the bus holds back while 64k frames it sent have
+//     not reached the consumer: it runs at the rate the bus takes, as TCP
+//     would hold back a sender. Consumers use DropPolicy Block without a
+//     time limit,
 //     so a slow consumer holds the path back instead of losing values; a run
 //     counts what the endpoint sent, what the consumer received, the drop
 //     counters and the values that came out of order, and measures from the
@@ -55,6 +61,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-fugle/marketdata"
@@ -72,6 +79,7 @@ func main() {
 type options struct {
 	n           int
 	symbols     int
+	tputRate    float64
 	rate        float64
 	latDuration time.Duration
 	latWarmup   time.Duration
@@ -90,6 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.n, "n", 500_000, "frames per throughput run")
 	fs.IntVar(&o.symbols, "symbols", 100, "symbols, each subscribed on trades, books and aggregates")
+	fs.Float64Var(&o.tputRate, "throughput-rate", targetBusRate, "frames per second of the paced throughput runs of the bus (the target); 0 skips them")
 	fs.Float64Var(&o.rate, "rate", 10_000, "frames per second in the latency runs")
 	fs.DurationVar(&o.latDuration, "latency-duration", 5*time.Second, "measured length of each latency run; 0 skips latency")
 	fs.DurationVar(&o.latWarmup, "latency-warmup", time.Second, "unmeasured start of each latency run")
@@ -112,8 +121,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return o, fmt.Errorf("-paths: unknown path %q", p)
 		}
 	}
-	if o.n < 1 || o.symbols < 1 || o.rate <= 0 || o.memFrames < 0 || o.latDuration < 0 || o.latWarmup < 0 {
-		return o, errors.New("-n and -symbols must be at least 1, -rate positive, -memory-frames and the durations not negative")
+	if o.n < 1 || o.symbols < 1 || o.rate <= 0 || o.tputRate < 0 || o.memFrames < 0 || o.latDuration < 0 || o.latWarmup < 0 {
+		return o, errors.New("-n and -symbols must be at least 1, -rate positive, -throughput-rate, -memory-frames and the durations not negative")
 	}
 	return o, nil
 }
@@ -174,7 +183,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	r := &results{Machine: machineInfo(), Valid: true}
 	r.Config = config{
-		Frames: o.n, Symbols: o.symbols, Subscriptions: w.subscriptionCount(),
+		Frames: o.n, Symbols: o.symbols, Subscriptions: w.subscriptionCount(), ThroughputRate: o.tputRate,
 		Mix:           fmt.Sprintf("%d%% trades, %d%% books, %d%% aggregates", mixTrades, mixBooks, mixAggregates),
 		AvgFrameBytes: w.pool.avgFrameBytes(), Rate: o.rate,
 		LatencySeconds: o.latDuration.Seconds(), LatencyWarmup: o.latWarmup.Seconds(),
@@ -187,9 +196,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 
 	for _, p := range o.paths {
-		progress("throughput: %s, %d frames", p, o.n)
-		row := throughputRun(ctx, ep, w, p, o.n)
-		r.addThroughput(row)
+		progress("throughput: %s, %d frames as fast as it takes them", p, o.n)
+		r.addThroughput(throughputRun(ctx, ep, w, p, o.n, 0))
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	for _, p := range o.paths {
+		if p == pathDirect || o.tputRate == 0 {
+			continue
+		}
+		progress("throughput: %s, %d frames at %.0f/s", p, o.n, o.tputRate)
+		r.addThroughput(throughputRun(ctx, ep, w, p, o.n, o.tputRate))
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -273,15 +291,29 @@ func stream(ctx context.Context, ep *endpoint, w *workload, path string, j *job,
 	if err != nil {
 		return c, sr, nil, err
 	}
+	if j.rate == 0 {
+		h.count = new(atomic.Int64)
+		stop := make(chan struct{})
+		defer close(stop)
+		go holdBack(j, h.count.Load, time.Millisecond, stop)
+	}
 	c, sr, err = consume(ctx, client, w, j, h)
 	counters := b.counters()
 	return c, sr, &counters, err
 }
 
-func throughputRun(ctx context.Context, ep *endpoint, w *workload, path string, n int) throughputRow {
+// throughputRun sends n frames through path: at rate per second, or with
+// rate 0 as fast as the path takes them (for the bus, as fast as JetStream
+// stores them: see holdBack).
+func throughputRun(ctx context.Context, ep *endpoint, w *workload, path string, n int, rate float64) throughputRow {
 	runtime.GC()
-	c, sr, g, err := stream(ctx, ep, w, path, newJob(w, n, 0), hooks{})
-	row := throughputRow{Path: path, Sent: sr.frames, Received: c.received, Lost: sr.frames - c.received,
+	h := hooks{}
+	if rate > 0 {
+		// A paced run stamps every trade: how far the consumer lags.
+		h.sink = &latencySink{samples: make([]time.Duration, 0, n)}
+	}
+	c, sr, g, err := stream(ctx, ep, w, path, newJob(w, n, rate), h)
+	row := throughputRow{Path: path, Rate: rate, Sent: sr.frames, Received: c.received, Lost: sr.frames - c.received,
 		Dropped: dropped(c.stats), Malformed: c.stats.Malformed, Reordered: c.reordered, Gateway: g, Events: c.events}
 	if err == nil {
 		err = sr.err
@@ -296,6 +328,11 @@ func throughputRun(ctx context.Context, ep *endpoint, w *workload, path string, 
 		if c.cpuOK {
 			row.CPUPerMillion = round2(c.cpu.Seconds() * 1e6 / float64(c.received))
 		}
+	}
+	if h.sink != nil {
+		var lag latencyRow
+		lag.fill(h.sink.samples)
+		row.LagP50Ms, row.LagP99Ms, row.LagMaxMs = round2(lag.P50/1e3), round2(lag.P99/1e3), round2(lag.Max/1e3)
 	}
 	return row
 }

@@ -33,8 +33,8 @@ func TestTinyRun(t *testing.T) {
 	if !r.Valid {
 		t.Errorf("run not valid: %v", r.Problems)
 	}
-	if len(r.Throughput) != 3 {
-		t.Fatalf("%d throughput rows, want direct, bus-file and bus-memory", len(r.Throughput))
+	if len(r.Throughput) != 5 {
+		t.Fatalf("%d throughput rows, want direct, bus-file and bus-memory as fast as they go, and the bus paths at the target rate", len(r.Throughput))
 	}
 	for _, row := range r.Throughput {
 		if row.Sent != 2000 || row.Received != 2000 || row.MsgsPerSec <= 0 {
@@ -42,6 +42,9 @@ func TestTinyRun(t *testing.T) {
 		}
 		if row.Path != pathDirect && (row.Gateway == nil || row.Gateway.FramesIn != 2000) {
 			t.Errorf("throughput %s: gateway counters %+v, want 2000 frames in", row.Path, row.Gateway)
+		}
+		if row.Rate > 0 && row.LagP99Ms <= 0 {
+			t.Errorf("throughput %s at %.0f/s: no lag measured", row.Path, row.Rate)
 		}
 	}
 	if len(r.Latency) != 4 {
@@ -79,7 +82,7 @@ func TestTinyRun(t *testing.T) {
 	if err := run([]string{"-from", saved}, &report, &progress); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Machine:", "Throughput:", "direct", "bus-file", "bus-memory", "Latency:",
+	for _, want := range []string{"Machine:", "Throughput:", "direct", "bus-file", "bus-memory", "50,000/s", "Latency:",
 		"direct (repeat)", "p99 added by bus-file", "Memory:", "at the first stored frame", "Targets:", "Run: valid"} {
 		if !strings.Contains(report.String(), want) {
 			t.Errorf("the report has no %q:\n%s", want, report.String())

@@ -65,7 +65,8 @@ func readMem(label string, frames int, since time.Time) memSample {
 }
 
 // memoryRun sends n frames through the gateway into JetStream (file
-// storage, the default duplicate window) as fast as it stores them, reading
+// storage, the default duplicate window) as fast as it stores them (see
+// holdBack), reading
 // the memory on the way; with settle it waits until the window has passed
 // after the last frame and reads it once more.
 //
@@ -90,6 +91,9 @@ func memoryRun(ctx context.Context, ep *endpoint, w *workload, n int, settle boo
 	ep.start(j)
 	defer ep.start(nil)
 	defer j.cancel()
+	held := make(chan struct{})
+	defer close(held)
+	go holdBack(j, func() int64 { return int64(b.counters().acked()) }, 10*time.Millisecond, held)
 	client, err := b.client()
 	if err != nil {
 		return m, err
@@ -129,7 +133,7 @@ func memoryRun(ctx context.Context, ep *endpoint, w *workload, n int, settle boo
 	var sr streamResult
 	gotStream := false
 	stored, lastStored, lastChange := 0, -1, time.Now()
-	tick := time.NewTicker(5 * time.Millisecond)
+	tick := time.NewTicker(20 * time.Millisecond) // a reading of the counters gathers the whole registry
 	defer tick.Stop()
 	for len(next) > 0 {
 		select {
@@ -246,7 +250,7 @@ func drain(ctx context.Context, b *bus, j *job) int {
 		if int64(stored) >= j.sent.Load() || time.Now().After(deadline) || ctx.Err() != nil {
 			return stored
 		}
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

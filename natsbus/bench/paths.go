@@ -73,11 +73,40 @@ func startBus(ctx context.Context, ep *endpoint, w *workload, o busOptions) (b *
 		return b, err
 	}
 	b.gw = gw
-	// Start subscribes to the control subjects without waiting for the
-	// server to confirm; a consumer on another connection asking at once
-	// could find no responder. A round trip on the gateway's connection
-	// makes sure the server has the subscription.
-	return b, b.gnc.FlushWithContext(ctx)
+	return b, nil
+}
+
+// Flow control for a flood into the bus: the gateway never holds its Fugle
+// reader back, and past its outbox's capacity it sheds frames, so a flood
+// faster than the bus would lose some. The endpoint holds back while more
+// than holdAbove frames it sent are not yet through (received by the
+// consumer, or for the memory run stored by JetStream), and goes on below
+// holdBelow: the flood then runs at the rate the bus takes, as TCP would
+// hold back a sender whose peer reads too slowly.
+const (
+	holdAbove = 65536
+	holdBelow = 32768
+)
+
+// holdBack runs flow control for j, reading through every interval, until
+// stop is closed.
+func holdBack(j *job, through func() int64, every time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			j.held.Store(false)
+			return
+		case <-t.C:
+		}
+		switch ahead := j.sent.Load() - through(); {
+		case ahead > holdAbove:
+			j.held.Store(true)
+		case ahead < holdBelow:
+			j.held.Store(false)
+		}
+	}
 }
 
 // client is a consumer of the bus with the bench's delivery options.
@@ -227,9 +256,10 @@ type consumed struct {
 
 // hooks lets a run look at the consumer at given value counts.
 type hooks struct {
-	at   []int              // ascending value counts
-	call func(received int) // called on the consumer goroutine at each
-	sink *latencySink
+	at    []int              // ascending value counts
+	call  func(received int) // called on the consumer goroutine at each
+	sink  *latencySink
+	count *atomic.Int64 // where consume counts values, when set (for holdBack)
 }
 
 // idleLimit is how long a run waits for the next value once the endpoint
@@ -271,7 +301,10 @@ func consume(ctx context.Context, s marketdata.Stream, w *workload, j *job, h ho
 		return c, sr, err
 	}
 
-	var count atomic.Int64
+	count := h.count
+	if count == nil {
+		count = new(atomic.Int64)
+	}
 	quit := make(chan struct{})
 	type outcome struct {
 		first, last time.Time
@@ -322,6 +355,7 @@ func consume(ctx context.Context, s marketdata.Stream, w *workload, j *job, h ho
 				inOrder(lastA, v.Symbol, int64(v.LastUpdated))
 				sum += v.Total.TradeVolume
 			case <-quit:
+				o.cpu, o.cpuOK = cpuSince(cpu0, o.cpuOK)
 				done <- o
 				return
 			}
@@ -336,11 +370,7 @@ func consume(ctx context.Context, s marketdata.Stream, w *workload, j *job, h ho
 				next++
 			}
 		}
-		if cpu1, ok := processCPU(); ok && o.cpuOK {
-			o.cpu = cpu1 - cpu0
-		} else {
-			o.cpuOK = false
-		}
+		o.cpu, o.cpuOK = cpuSince(cpu0, o.cpuOK)
 		checksum.Add(sum)
 		done <- o
 	}()
@@ -393,6 +423,15 @@ wait:
 	c.first, c.last, c.cpu, c.cpuOK, c.reordered = o.first, o.last, o.cpu, o.cpuOK, o.reordered
 	c.stats = s.Stats()
 	return c, sr, err
+}
+
+// cpuSince is the process's CPU since cpu0, when both readings exist.
+func cpuSince(cpu0 time.Duration, ok bool) (time.Duration, bool) {
+	cpu1, ok1 := processCPU()
+	if !ok || !ok1 {
+		return 0, false
+	}
+	return cpu1 - cpu0, true
 }
 
 // checksum keeps the consumer's reads of each value from being optimised

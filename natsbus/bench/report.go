@@ -47,6 +47,7 @@ type config struct {
 	Frames            int     `json:"frames"`
 	Symbols           int     `json:"symbols"`
 	Subscriptions     int     `json:"subscriptions"`
+	ThroughputRate    float64 `json:"throughput_rate"`
 	Mix               string  `json:"mix"`
 	AvgFrameBytes     int     `json:"avg_frame_bytes"`
 	DropPolicy        string  `json:"drop_policy"`
@@ -60,12 +61,15 @@ type config struct {
 }
 
 type throughputRow struct {
-	Path      string `json:"path"`
-	Sent      int    `json:"sent"`
-	Received  int    `json:"received"`
-	Lost      int    `json:"lost"`    // sent - received
-	Dropped   uint64 `json:"dropped"` // the consumer's Stats drop counters
-	Malformed uint64 `json:"malformed"`
+	Path string `json:"path"`
+	// Rate is the endpoint's pace in frames per second; 0: as fast as the
+	// path takes them.
+	Rate      float64 `json:"rate"`
+	Sent      int     `json:"sent"`
+	Received  int     `json:"received"`
+	Lost      int     `json:"lost"`    // sent - received
+	Dropped   uint64  `json:"dropped"` // the consumer's Stats drop counters
+	Malformed uint64  `json:"malformed"`
 	// Reordered counts values older than the value before of the same key.
 	Reordered  int     `json:"reordered"`
 	Seconds    float64 `json:"seconds"` // the consumer's first value to its last
@@ -73,10 +77,15 @@ type throughputRow struct {
 	MBPerSec   float64 `json:"mb_per_sec"`
 	// CPUPerMillion is the whole process's CPU seconds per million frames
 	// over the run: endpoint, gateway, NATS server and consumer.
-	CPUPerMillion float64          `json:"process_cpu_s_per_million"`
-	Gateway       *gatewayCounters `json:"gateway,omitempty"`
-	Events        []string         `json:"events,omitempty"`
-	Error         string           `json:"error,omitempty"`
+	CPUPerMillion float64 `json:"process_cpu_s_per_million"`
+	// LagP50Ms, LagP99Ms and LagMaxMs are, for a paced run, how long after
+	// the endpoint wrote them the consumer got its trades.
+	LagP50Ms float64          `json:"lag_p50_ms,omitempty"`
+	LagP99Ms float64          `json:"lag_p99_ms,omitempty"`
+	LagMaxMs float64          `json:"lag_max_ms,omitempty"`
+	Gateway  *gatewayCounters `json:"gateway,omitempty"`
+	Events   []string         `json:"events,omitempty"`
+	Error    string           `json:"error,omitempty"`
 }
 
 type latencyRow struct {
@@ -171,14 +180,14 @@ const (
 func (r *results) finish(total time.Duration) {
 	r.TotalSeconds = round1(total.Seconds())
 	for _, row := range r.Throughput {
-		if row.Path == pathDirect {
+		if row.Path == pathDirect || row.Rate < targetBusRate {
 			continue
 		}
-		t := target{Name: row.Path + " msg/s, nothing lost", Want: fmt.Sprintf(">= %d", targetBusRate), Got: row.MsgsPerSec}
-		t.Met = row.MsgsPerSec >= targetBusRate && row.Lost == 0 && row.Dropped == 0 && row.Error == ""
-		if row.Lost != 0 || row.Dropped != 0 {
-			t.Reason = fmt.Sprintf("lost %d, dropped %d", row.Lost, row.Dropped)
-		}
+		// Sustained: the consumer took every frame at the pace they were
+		// sent (2% allowed for the first and last frame's timing).
+		t := target{Name: fmt.Sprintf("%s at %s/s: msg/s, nothing lost", row.Path, commas(int(row.Rate))), Want: fmt.Sprintf(">= %d", targetBusRate), Got: row.MsgsPerSec}
+		t.Met = row.MsgsPerSec >= 0.98*targetBusRate && row.Lost == 0 && row.Dropped == 0 && row.Error == ""
+		t.Reason = fmt.Sprintf("lost %d, dropped %d, lag p99 %.0f ms", row.Lost, row.Dropped, row.LagP99Ms)
 		r.Targets = append(r.Targets, t)
 	}
 	var direct []float64
@@ -273,21 +282,22 @@ func writeReport(out io.Writer, r *results) {
 		c.Mix, c.Symbols, c.Subscriptions, c.AvgFrameBytes, c.DropPolicy, c.BufferSize)
 
 	if len(r.Throughput) > 0 {
-		fmt.Fprintf(out, "\nThroughput: %s frames per run, as fast as the path takes them; the consumer's first value to its last\n", commas(c.Frames))
+		fmt.Fprintf(out, "\nThroughput: %s frames per run, the consumer's first value to its last\n", commas(c.Frames))
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "path\tmsg/s\tMB/s\tseconds\tsent\treceived\tlost\tdropped\treordered\tprocess CPU s / M\t")
+		fmt.Fprintln(tw, "path\tsent at\tmsg/s\tMB/s\tseconds\tsent\treceived\tlost\tdropped\treordered\tlag p99 ms\tprocess CPU s / M\t")
 		for _, row := range r.Throughput {
-			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.3f\t%s\t%s\t%d\t%d\t%d\t%.2f\t\n", row.Path, commas(int(row.MsgsPerSec)), row.MBPerSec, row.Seconds,
-				commas(row.Sent), commas(row.Received), row.Lost, row.Dropped, row.Reordered, row.CPUPerMillion)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%.3f\t%s\t%s\t%d\t%d\t%d\t%s\t%.2f\t\n", row.Path, pace(row), commas(int(row.MsgsPerSec)), row.MBPerSec, row.Seconds,
+				commas(row.Sent), commas(row.Received), row.Lost, row.Dropped, row.Reordered, lagText(row), row.CPUPerMillion)
 		}
 		tw.Flush()
 		for _, row := range r.Throughput {
 			if g := row.Gateway; g != nil {
-				fmt.Fprintf(out, "gateway (%s): %s frames in, %s stored, %d duplicates, %d publish retries, %d lost, %d reconnects\n",
-					row.Path, commas(int(g.FramesIn)), commas(int(g.Published)), g.Duplicates, g.PublishErrors, g.Lost, g.Reconnects)
+				fmt.Fprintf(out, "gateway (%s, %s): %s frames in, %s stored, %d duplicates, %d publish retries, %d lost, %d reconnects\n",
+					row.Path, pace(row), commas(int(g.FramesIn)), commas(int(g.Published)), g.Duplicates, g.PublishErrors, g.Lost, g.Reconnects)
 			}
 		}
-		fmt.Fprintln(out, "process CPU: the whole process (endpoint, gateway, NATS server, consumer) over the run, per million frames")
+		fmt.Fprintln(out, "sent at: max is as fast as the path takes them (into the bus, the endpoint holds back while 64k frames it sent have not reached the consumer)")
+		fmt.Fprintln(out, "lag: endpoint write to consumer receive of the trades of a paced run; process CPU: the whole process (endpoint, gateway, NATS server, consumer), per million frames")
 	}
 
 	if len(r.Latency) > 0 {
@@ -358,6 +368,21 @@ func writeReport(out io.Writer, r *results) {
 		}
 	}
 	fmt.Fprintf(out, "Total time: %.0f s; loadavg at the end %s\n", r.TotalSeconds, m.LoadAtEnd)
+}
+
+// pace says how fast a throughput row's frames were sent.
+func pace(row throughputRow) string {
+	if row.Rate == 0 {
+		return "max"
+	}
+	return commas(int(row.Rate)) + "/s"
+}
+
+func lagText(row throughputRow) string {
+	if row.Rate == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", row.LagP99Ms)
 }
 
 func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
