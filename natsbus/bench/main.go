@@ -3,7 +3,7 @@
 // an embedded JetStream, and a natsbus.Client consuming them, next to the
 // SDK's WebSocket client reading the same frames from the same endpoint.
 //
-//	cd natsbus && go run ./bench          # a readable report (4.5 to 8.5 minutes on 2 busy vCPUs)
+//	cd natsbus && go run ./bench          # a readable report (4 to 7 minutes on 2 busy vCPUs)
 //	cd natsbus && go run ./bench -json    # one JSON object on stdout, progress on stderr
 //
 // Everything runs in this one process: the endpoint, the NATS server
@@ -15,15 +15,15 @@
 //     marketdatatest's builders) as fast as the socket takes them to the
 //     direct client, then through the bus with file storage, then with
 //     memory storage, and then again through the bus at -throughput-rate
-//     (the target, 50,000 frames/s). The gateway never holds its Fugle
-//     reader back and sheds frames past its outbox's capacity, so the
-//     endpoint's flood into the bus holds back while 64k frames it sent have
-//     not reached the consumer: it runs at the rate the bus takes, as TCP
-//     would hold back a sender. Consumers use DropPolicy Block without a
-//     time limit,
-//     so a slow consumer holds the path back instead of losing values; a run
-//     counts what the endpoint sent, what the consumer received, the drop
-//     counters and the values that came out of order, and measures from the
+//     (the target, 50,000 frames/s), stamping trades to show the
+//     consumer's lag. The gateway never holds its Fugle reader back and
+//     sheds frames past its outbox's capacity, so the endpoint's flood into
+//     the bus holds back while 64k frames it sent have not reached the
+//     consumer: it runs at the rate the bus takes, as TCP would hold back a
+//     sender. Consumers use DropPolicy Block without a time limit, so a slow
+//     consumer holds the path back instead of losing values; a run counts
+//     what the endpoint sent, what the consumer received, the drop counters
+//     and the values that came out of order, and measures from the
 //     consumer's first value to its last.
 //   - latency: the endpoint sends at -rate, writing its nanosecond clock
 //     into every trade's serial; the consumer subtracts it from its own
@@ -32,7 +32,8 @@
 //     read against.
 //   - memory: -memory-frames frames into the gateway and JetStream (file
 //     storage, the default one-minute duplicate window) as fast as they are
-//     stored; a natsbus.Client holds the keys but reads nothing, so its
+//     stored (the endpoint holding back on the gateway's count of
+//     acknowledged frames); a natsbus.Client holds the keys but reads nothing, so its
 //     consumer stalls and the run measures the gateway and the server taking
 //     the frames in. The process's HeapInuse after runtime.GC and its RSS are
 //     read before the gateway starts, at the first stored frame and at every
