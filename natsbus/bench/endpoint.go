@@ -28,7 +28,6 @@ type job struct {
 
 	sent   atomic.Int64 // frames written so far
 	paused atomic.Bool  // a flood stream waits while it is set (a memory reading)
-	held   atomic.Bool  // the same, set by flow control (see holdBack)
 
 	mu      sync.Mutex
 	started bool
@@ -334,7 +333,7 @@ func (c *wsConn) flood(j *job) streamResult {
 			r.err = errStopped
 			return r
 		}
-		if j.paused.Load() || j.held.Load() {
+		if j.paused.Load() {
 			time.Sleep(100 * time.Microsecond)
 			continue
 		}

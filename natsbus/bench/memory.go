@@ -65,8 +65,7 @@ func readMem(label string, frames int, since time.Time) memSample {
 }
 
 // memoryRun sends n frames through the gateway into JetStream (file
-// storage, the default duplicate window) as fast as it stores them (see
-// holdBack), reading
+// storage, the default duplicate window) as fast as it stores them, reading
 // the memory on the way; with settle it waits until the window has passed
 // after the last frame and reads it once more.
 //
@@ -91,9 +90,6 @@ func memoryRun(ctx context.Context, ep *endpoint, w *workload, n int, settle boo
 	ep.start(j)
 	defer ep.start(nil)
 	defer j.cancel()
-	held := make(chan struct{})
-	defer close(held)
-	go holdBack(j, func() int64 { return int64(b.counters().acked()) }, 10*time.Millisecond, held)
 	client, err := b.client()
 	if err != nil {
 		return m, err

@@ -76,39 +76,6 @@ func startBus(ctx context.Context, ep *endpoint, w *workload, o busOptions) (b *
 	return b, nil
 }
 
-// Flow control for a flood into the bus: the gateway never holds its Fugle
-// reader back, and past its outbox's capacity it sheds frames, so a flood
-// faster than the bus would lose some. The endpoint holds back while more
-// than holdAbove frames it sent are not yet through (received by the
-// consumer, or for the memory run stored by JetStream), and goes on below
-// holdBelow: the flood then runs at the rate the bus takes, as TCP would
-// hold back a sender whose peer reads too slowly.
-const (
-	holdAbove = 65536
-	holdBelow = 32768
-)
-
-// holdBack runs flow control for j, reading through every interval, until
-// stop is closed.
-func holdBack(j *job, through func() int64, every time.Duration, stop <-chan struct{}) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			j.held.Store(false)
-			return
-		case <-t.C:
-		}
-		switch ahead := j.sent.Load() - through(); {
-		case ahead > holdAbove:
-			j.held.Store(true)
-		case ahead < holdBelow:
-			j.held.Store(false)
-		}
-	}
-}
-
 // client is a consumer of the bus with the bench's delivery options.
 func (b *bus) client() (*natsbus.Client, error) {
 	return natsbus.NewClient(b.cnc, natsbus.ClientOption{FeedOption: marketdata.FeedOption{
@@ -256,10 +223,9 @@ type consumed struct {
 
 // hooks lets a run look at the consumer at given value counts.
 type hooks struct {
-	at    []int              // ascending value counts
-	call  func(received int) // called on the consumer goroutine at each
-	sink  *latencySink
-	count *atomic.Int64 // where consume counts values, when set (for holdBack)
+	at   []int              // ascending value counts
+	call func(received int) // called on the consumer goroutine at each
+	sink *latencySink
 }
 
 // idleLimit is how long a run waits for the next value once the endpoint
@@ -301,10 +267,7 @@ func consume(ctx context.Context, s marketdata.Stream, w *workload, j *job, h ho
 		return c, sr, err
 	}
 
-	count := h.count
-	if count == nil {
-		count = new(atomic.Int64)
-	}
+	var count atomic.Int64
 	quit := make(chan struct{})
 	type outcome struct {
 		first, last time.Time

@@ -179,14 +179,21 @@ const (
 
 func (r *results) finish(total time.Duration) {
 	r.TotalSeconds = round1(total.Seconds())
+	r.judge()
+}
+
+// judge sets the targets from the rows; -from judges a saved run again.
+func (r *results) judge() {
+	r.Targets = nil
 	for _, row := range r.Throughput {
 		if row.Path == pathDirect || row.Rate < targetBusRate {
 			continue
 		}
-		// Sustained: the consumer took every frame at the pace they were
-		// sent (2% allowed for the first and last frame's timing).
+		// Sustained: the consumer took every frame at the pace it was sent.
+		// A consumer that falls behind finishes late and shows a lower rate;
+		// half a percent covers the timing of the first and last frames.
 		t := target{Name: fmt.Sprintf("%s at %s/s: msg/s, nothing lost", row.Path, commas(int(row.Rate))), Want: fmt.Sprintf(">= %d", targetBusRate), Got: row.MsgsPerSec}
-		t.Met = row.MsgsPerSec >= 0.98*targetBusRate && row.Lost == 0 && row.Dropped == 0 && row.Error == ""
+		t.Met = row.MsgsPerSec >= 0.995*targetBusRate && row.Lost == 0 && row.Dropped == 0 && row.Error == ""
 		t.Reason = fmt.Sprintf("lost %d, dropped %d, lag p99 %.0f ms", row.Lost, row.Dropped, row.LagP99Ms)
 		r.Targets = append(r.Targets, t)
 	}
@@ -296,7 +303,7 @@ func writeReport(out io.Writer, r *results) {
 					row.Path, pace(row), commas(int(g.FramesIn)), commas(int(g.Published)), g.Duplicates, g.PublishErrors, g.Lost, g.Reconnects)
 			}
 		}
-		fmt.Fprintln(out, "sent at: max is as fast as the path takes them (into the bus, the endpoint holds back while 64k frames it sent have not reached the consumer)")
+		fmt.Fprintln(out, "sent at: max is as fast as the path takes them (into the bus: as fast as JetStream stores them, the gateway holding its Fugle reader back)")
 		fmt.Fprintln(out, "lag: endpoint write to consumer receive of the trades of a paced run; process CPU: the whole process (endpoint, gateway, NATS server, consumer), per million frames")
 	}
 
