@@ -28,6 +28,25 @@ var (
 	PlanAdvanced  = Plan{Connections: 2, SubscriptionsPerConnection: 2000}
 )
 
+// ParsePlan reads a plan as a command-line flag names it: "free",
+// "developer", "advanced", or NxM (N connections of M subscriptions each,
+// such as 2x300).
+func ParsePlan(s string) (Plan, error) {
+	switch s {
+	case "free":
+		return PlanFree, nil
+	case "developer":
+		return PlanDeveloper, nil
+	case "advanced":
+		return PlanAdvanced, nil
+	}
+	var p Plan
+	if n, err := fmt.Sscanf(s, "%dx%d", &p.Connections, &p.SubscriptionsPerConnection); err != nil || n != 2 || p.Connections < 1 || p.SubscriptionsPerConnection < 1 {
+		return p, fmt.Errorf("plan %q: want free, developer, advanced or NxM such as 2x300", s)
+	}
+	return p, nil
+}
+
 // ErrPlanFull: a Subscribe needs more room than the plan (or the server)
 // has. It is matched by a *PlanFullError, which says how much.
 var ErrPlanFull = errors.New("marketdata: the plan has no room for the subscriptions")

@@ -75,15 +75,17 @@ const (
 // Gateway holds Fugle connections for many consumers and republishes the
 // feed on NATS JetStream. See the package documentation.
 type Gateway struct {
-	opt     GatewayOption
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	pools   map[string]*marketdata.Pool
-	taps    map[string]*tap
-	stream  jetstream.Stream
-	metrics *metrics
-	reg     *prometheus.Registry
-	log     *slog.Logger
+	opt   GatewayOption
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	pools map[string]*marketdata.Pool
+	taps  map[string]*tap
+	// products are the per-frame metrics of each product, looked up once.
+	products map[string]*productMetrics
+	stream   jetstream.Stream
+	metrics  *metrics
+	reg      *prometheus.Registry
+	log      *slog.Logger
 
 	out  *outbox
 	stop chan struct{}
@@ -139,6 +141,7 @@ func NewGateway(opt GatewayOption) (*Gateway, error) {
 	if g.metrics, err = newMetrics(reg, opt.Name); err != nil {
 		return nil, err
 	}
+	g.products = map[string]*productMetrics{Stock: g.metrics.of(Stock), FutOpt: g.metrics.of(FutOpt)}
 	g.js, err = jetstream.New(g.nc,
 		jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, m *nats.Msg, ack *jetstream.PubAck) { g.out.acked(m, ack) }),
 		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) { g.out.failed(m, err) }),
@@ -275,6 +278,7 @@ func (g *Gateway) Close() error {
 	if g.sub != nil {
 		_ = g.sub.Unsubscribe()
 	}
+	g.out.release()
 	var errs []error
 	for _, p := range g.pools {
 		errs = append(errs, p.Close())
@@ -300,21 +304,21 @@ func (g *Gateway) publishMarker(k Key, kind string, m marker, at time.Time) {
 // stored counts a publish JetStream acknowledged.
 func (g *Gateway) stored(e *entry, ack *jetstream.PubAck) {
 	if ack.Duplicate {
-		g.metrics.duplicates.WithLabelValues(e.product).Inc()
+		e.m.duplicates.Inc()
 		return
 	}
 	if e.msg.Header.Get(headerMarker) != "" {
 		return
 	}
-	g.metrics.published.WithLabelValues(e.product).Inc()
+	e.m.published.Inc()
 	if at, ok := receivedAt(e.msg); ok {
-		g.metrics.latency.WithLabelValues(e.product).Observe(time.Since(at).Seconds())
+		e.m.latency.Observe(time.Since(at).Seconds())
 	}
 }
 
 // lose counts and logs a frame given up on.
 func (g *Gateway) lose(e *entry, why string) {
-	g.metrics.lost.WithLabelValues(e.product).Inc()
+	e.m.lost.Inc()
 	g.log.Error("frame lost", "gateway", g.opt.Name, "subject", e.msg.Subject, "why", why)
 }
 

@@ -50,6 +50,23 @@ func newMetrics(reg prometheus.Registerer, gateway string) (*metrics, error) {
 	return m, nil
 }
 
+// productMetrics are one product's children of the per-frame collectors,
+// looked up once: a label lookup per frame and per ack costs more than the
+// counting.
+type productMetrics struct {
+	framesIn, published, duplicates, publishErrors, lost, unroutable prometheus.Counter
+	latency                                                          prometheus.Observer
+}
+
+func (m *metrics) of(product string) *productMetrics {
+	return &productMetrics{
+		framesIn: m.framesIn.WithLabelValues(product), published: m.published.WithLabelValues(product),
+		duplicates: m.duplicates.WithLabelValues(product), publishErrors: m.publishErrors.WithLabelValues(product),
+		lost: m.lost.WithLabelValues(product), unroutable: m.unroutable.WithLabelValues(product),
+		latency: m.latency.WithLabelValues(product),
+	}
+}
+
 func modifierOf(k Key) string {
 	switch {
 	case k.IntradayOddLot:

@@ -3,6 +3,7 @@ package natsbus
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -32,11 +33,13 @@ type outbox struct {
 	wake    chan struct{}        // capacity 1: the sender has something to look at
 	room    chan struct{}        // capacity 1: the queue shrank
 	done    chan struct{}        // the sender returned
+	noWait  atomic.Bool          // Close began: push no longer holds the Fugle reader back
 }
 
 type entry struct {
 	msg      *nats.Msg
 	product  string
+	m        *productMetrics
 	sent     time.Time
 	acked    bool
 	attempts int
@@ -78,9 +81,9 @@ func (o *outbox) signal() {
 // outboxCapacity frames without waiting, so a restart does not stall the
 // Fugle connection.
 func (o *outbox) push(m *nats.Msg, product string) {
-	e := &entry{msg: m, product: product}
+	e := &entry{msg: m, product: product, m: o.g.products[product]}
 	o.mu.Lock()
-	for len(o.queue) >= outboxHigh && !o.closing && o.g.nc.IsConnected() {
+	for len(o.queue) >= outboxHigh && !o.closing && !o.noWait.Load() && o.g.nc.IsConnected() {
 		o.mu.Unlock()
 		t := time.NewTimer(20 * time.Millisecond) // a disconnect sends no signal
 		select {
@@ -131,7 +134,7 @@ func (o *outbox) failed(m *nats.Msg, err error) {
 	}
 	o.mu.Unlock()
 	if e != nil {
-		o.g.metrics.publishErrors.WithLabelValues(e.product).Inc()
+		e.m.publishErrors.Inc()
 		o.signal()
 	}
 }
@@ -227,9 +230,20 @@ func (o *outbox) send(batch []*entry) {
 			}
 			o.broken = true
 			o.mu.Unlock()
-			o.g.metrics.publishErrors.WithLabelValues(e.product).Inc()
+			e.m.publishErrors.Inc()
 			return
 		}
+	}
+}
+
+// release stops push from waiting, so that closing the pools (whose
+// readers may be in push) cannot wait on a NATS server that stopped
+// acknowledging.
+func (o *outbox) release() {
+	o.noWait.Store(true)
+	select {
+	case o.room <- struct{}{}:
+	default:
 	}
 }
 

@@ -83,10 +83,10 @@ func (t *tap) Frame(dir marketdata.FrameDirection, conn uint64, at time.Time, fr
 		m := c.ids[f.ID]
 		k := Key{Product: t.product, Channel: f.Channel, Symbol: f.Data.Get("symbol").String(), IntradayOddLot: m.oddLot, AfterHours: m.afterHours}
 		if k.check() != nil {
-			t.g.metrics.unroutable.WithLabelValues(t.product).Inc()
+			t.g.products[t.product].unroutable.Inc()
 			return
 		}
-		t.g.metrics.framesIn.WithLabelValues(t.product).Inc()
+		t.g.products[t.product].framesIn.Inc()
 		t.g.publish(&nats.Msg{Subject: k.Subject(t.g.opt.Prefix), Data: append([]byte(nil), frame...), Header: nats.Header{
 			jetstream.MsgIDHeader: {msgID(f.Kind, f.Channel, f.Data.Raw)},
 			headerReceived:        {strconv.FormatInt(at.UnixNano(), 10)},

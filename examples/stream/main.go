@@ -92,7 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 	}
 	if *plan != "" {
-		p, err := parsePlan(*plan)
+		p, err := marketdata.ParsePlan(*plan)
 		if err != nil {
 			return cfg, err
 		}
@@ -276,22 +276,6 @@ func restBase(endpoint string) string {
 	return u.String()
 }
 
-// parsePlan reads -plan: a published plan's name or NxM.
-func parsePlan(s string) (marketdata.Plan, error) {
-	switch s {
-	case "free":
-		return marketdata.PlanFree, nil
-	case "developer":
-		return marketdata.PlanDeveloper, nil
-	case "advanced":
-		return marketdata.PlanAdvanced, nil
-	}
-	var p marketdata.Plan
-	if n, err := fmt.Sscanf(s, "%dx%d", &p.Connections, &p.SubscriptionsPerConnection); err != nil || n != 2 || p.Connections < 1 || p.SubscriptionsPerConnection < 1 {
-		return p, fmt.Errorf("-plan %q: want free, developer, advanced or NxM such as 2x300", s)
-	}
-	return p, nil
-}
 
 // productOf names the product an endpoint streams.
 func productOf(endpoint string) string {
