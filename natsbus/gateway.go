@@ -142,12 +142,7 @@ func NewGateway(opt GatewayOption) (*Gateway, error) {
 		return nil, err
 	}
 	g.products = map[string]*productMetrics{Stock: g.metrics.of(Stock), FutOpt: g.metrics.of(FutOpt)}
-	g.js, err = jetstream.New(g.nc,
-		jetstream.WithPublishAsyncAckHandler(func(_ jetstream.JetStream, m *nats.Msg, ack *jetstream.PubAck) { g.out.acked(m, ack) }),
-		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) { g.out.failed(m, err) }),
-		jetstream.WithPublishAsyncMaxPending(2*outboxWindow),
-		jetstream.WithPublishAsyncTimeout(outboxTimeout))
-	if err != nil {
+	if g.js, err = jetstream.New(g.nc); err != nil {
 		return nil, err
 	}
 	for product, po := range map[string]*marketdata.PoolOption{Stock: opt.Stock, FutOpt: opt.FutOpt} {
@@ -191,6 +186,10 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if g.started || g.closed {
 		g.mu.Unlock()
 		return errors.New("natsbus: gateway already started or closed")
+	}
+	if err := g.out.open(); err != nil {
+		g.mu.Unlock()
+		return err
 	}
 	g.started = true
 	g.mu.Unlock()
@@ -288,7 +287,7 @@ func (g *Gateway) Close() error {
 	if started && !g.out.close(5*time.Second) {
 		errs = append(errs, errors.New("natsbus: publishes still unacknowledged after 5 s"))
 	}
-	g.js.CleanupPublisher()
+	g.out.shut()
 	return errors.Join(errs...)
 }
 
@@ -302,8 +301,8 @@ func (g *Gateway) publishMarker(k Key, kind string, m marker, at time.Time) {
 }
 
 // stored counts a publish JetStream acknowledged.
-func (g *Gateway) stored(e *entry, ack *jetstream.PubAck) {
-	if ack.Duplicate {
+func (g *Gateway) stored(e *entry, duplicate bool) {
+	if duplicate {
 		e.m.duplicates.Inc()
 		return
 	}

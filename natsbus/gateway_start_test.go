@@ -9,7 +9,9 @@ import (
 )
 
 // A gateway answers from the moment Start returns: a consumer's request
-// sent right after must not find no responders.
+// sent right after must not find no responders. Each Close, coming right
+// after that subscription's first publishes, leaves nothing on the NATS
+// connection (goleak, in TestMain, checks the goroutines).
 func TestGatewayAnswersAsSoonAsStartReturns(t *testing.T) {
 	ns := startNATS(t, "")
 	srv := startMock(t)
@@ -20,6 +22,7 @@ func TestGatewayAnswersAsSoonAsStartReturns(t *testing.T) {
 	}
 	c := newClient(t, connect(t, ns.ClientURL()), ClientOption{})
 	req := marketdata.SubscribeRequest{Channel: marketdata.ChannelTrades, Symbols: []string{"2330"}}
+	subs := gnc.NumSubscriptions()
 	for i := range 20 {
 		g, err := NewGateway(GatewayOption{Conn: gnc, Name: "gw1", Stock: &marketdata.PoolOption{Client: clientOption(srv)}, Lease: time.Second})
 		if err != nil {
@@ -35,6 +38,9 @@ func TestGatewayAnswersAsSoonAsStartReturns(t *testing.T) {
 		_ = g.Close()
 		if err != nil {
 			t.Fatalf("gateway %d: %v", i, err)
+		}
+		if n := gnc.NumSubscriptions(); n != subs {
+			t.Fatalf("gateway %d left %d subscriptions on its connection", i, n-subs)
 		}
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/tidwall/gjson"
 )
 
 // outbox publishes the gateway's messages to JetStream in the order they
@@ -20,24 +20,35 @@ import (
 // the first time come back as duplicates of their message id and are
 // dropped by JetStream, so each is stored once, and a frame never overtakes
 // an older one that failed.
+//
+// It publishes with core NATS and reads the acks on a reply subscription
+// of its own, rather than through nats.go's asynchronous JetStream
+// publisher: that one arms a timer per publish and retries out of order,
+// and its reconnect watcher can outlive CleanupPublisher. Everything the
+// outbox opens, close takes down.
 type outbox struct {
-	g    *Gateway
-	opts []jetstream.PublishOpt
+	g *Gateway
+
+	sub    *nats.Subscription // the acks
+	prefix string             // reply subject of publish n: prefix + n
+	status chan nats.Status   // RECONNECTING: what is pending will not be answered
 
 	mu      sync.Mutex
-	queue   []*entry             // handed in, not sent yet
-	flight  []*entry             // sent, in order; acknowledged ones trimmed from the front
-	pending map[*nats.Msg]*entry // sent and not answered yet
-	broken  bool                 // a publish failed: go back once pending is empty
-	closing bool                 // Close began: what is queued is the last
-	wake    chan struct{}        // capacity 1: the sender has something to look at
-	room    chan struct{}        // capacity 1: the queue shrank
-	done    chan struct{}        // the sender returned
-	noWait  atomic.Bool          // Close began: push no longer holds the Fugle reader back
+	next    uint64            // id of the next publish
+	queue   []*entry          // handed in, not sent yet
+	flight  []*entry          // sent, in order; acknowledged ones trimmed from the front
+	pending map[uint64]*entry // sent and not answered yet, by publish id
+	broken  bool              // a publish failed: go back once pending is empty
+	closing bool              // Close began: what is queued is the last
+	wake    chan struct{}     // capacity 1: the sender has something to look at
+	room    chan struct{}     // capacity 1: the queue shrank
+	done    chan struct{}     // the sender returned
+	noWait  atomic.Bool       // Close began: push no longer holds the Fugle reader back
 }
 
 type entry struct {
 	msg      *nats.Msg
+	id       uint64 // of the latest publish
 	product  string
 	m        *productMetrics
 	sent     time.Time
@@ -56,14 +67,31 @@ const (
 
 func newOutbox(g *Gateway) *outbox {
 	return &outbox{
-		g: g,
-		// nats.go's own retry re-sends a publish on a timer, after newer
-		// ones: the outbox retries instead, in order.
-		opts:    []jetstream.PublishOpt{jetstream.WithRetryAttempts(0), jetstream.WithStallWait(time.Second)},
-		pending: map[*nats.Msg]*entry{},
+		g:       g,
+		pending: map[uint64]*entry{},
 		wake:    make(chan struct{}, 1),
 		room:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
+	}
+}
+
+// open subscribes to the acks; run must not start before it returns.
+func (o *outbox) open() error {
+	o.prefix = o.g.nc.NewInbox() + "."
+	sub, err := o.g.nc.Subscribe(o.prefix+"*", o.reply)
+	if err != nil {
+		return err
+	}
+	o.sub = sub
+	o.status = o.g.nc.StatusChanged(nats.RECONNECTING)
+	return nil
+}
+
+// shut takes down what open set up, once the sender returned.
+func (o *outbox) shut() {
+	if o.sub != nil {
+		_ = o.sub.Unsubscribe()
+		o.g.nc.RemoveStatusListener(o.status)
 	}
 }
 
@@ -103,15 +131,32 @@ func (o *outbox) push(m *nats.Msg, product string) {
 	o.signal()
 }
 
-// acked runs on nats.go's ack goroutine.
-func (o *outbox) acked(m *nats.Msg, ack *jetstream.PubAck) {
+// reply reads JetStream's answer to publish id: an ack, an error, or a
+// no-responders status (no stream leader, during an election).
+func (o *outbox) reply(m *nats.Msg) {
+	if len(m.Subject) <= len(o.prefix) {
+		return
+	}
+	id, err := strconv.ParseUint(m.Subject[len(o.prefix):], 10, 64)
+	if err != nil {
+		return
+	}
+	r := gjson.ParseBytes(m.Data)
+	if len(m.Data) == 0 || r.Get("error").Exists() || r.Get("stream").Str == "" {
+		o.failed(id)
+		return
+	}
+	o.acked(id, r.Get("duplicate").Bool())
+}
+
+func (o *outbox) acked(id uint64, duplicate bool) {
 	o.mu.Lock()
-	e := o.pending[m]
+	e := o.pending[id]
 	if e == nil {
 		o.mu.Unlock()
 		return
 	}
-	delete(o.pending, m)
+	delete(o.pending, id)
 	e.acked = true
 	i := 0
 	for i < len(o.flight) && o.flight[i].acked {
@@ -121,15 +166,15 @@ func (o *outbox) acked(m *nats.Msg, ack *jetstream.PubAck) {
 	o.flight = o.flight[i:]
 	o.mu.Unlock()
 	o.signal()
-	o.g.stored(e, ack)
+	o.g.stored(e, duplicate)
 }
 
 // failed runs for a publish that was not acknowledged.
-func (o *outbox) failed(m *nats.Msg, err error) {
+func (o *outbox) failed(id uint64) {
 	o.mu.Lock()
-	e := o.pending[m]
+	e := o.pending[id]
 	if e != nil {
-		delete(o.pending, m)
+		delete(o.pending, id)
 		o.broken = true
 	}
 	o.mu.Unlock()
@@ -137,6 +182,32 @@ func (o *outbox) failed(m *nats.Msg, err error) {
 		e.m.publishErrors.Inc()
 		o.signal()
 	}
+}
+
+// failPendingLocked gives up on every publish still unanswered: the
+// connection dropped, or the oldest waited past outboxTimeout. Acks that
+// come later find nothing pending; the resends are duplicates of any
+// that did reach the stream.
+func (o *outbox) failPendingLocked() {
+	for id, e := range o.pending {
+		delete(o.pending, id)
+		e.m.publishErrors.Inc()
+	}
+	o.broken = true
+}
+
+// expiredLocked reports whether the oldest unanswered publish waited
+// past outboxTimeout.
+func (o *outbox) expiredLocked(now time.Time) bool {
+	if len(o.pending) == 0 {
+		return false
+	}
+	for _, e := range o.flight {
+		if o.pending[e.id] == e {
+			return now.Sub(e.sent) > outboxTimeout
+		}
+	}
+	return false
 }
 
 // goBackLocked puts every unacknowledged sent entry back at the head of
@@ -163,7 +234,17 @@ func (o *outbox) run() {
 	defer close(o.done)
 	retryPause := time.Duration(0)
 	for {
+		select {
+		case <-o.status:
+			o.mu.Lock()
+			o.failPendingLocked()
+			o.mu.Unlock()
+		default:
+		}
 		o.mu.Lock()
+		if o.expiredLocked(time.Now()) {
+			o.failPendingLocked()
+		}
 		if o.broken && len(o.pending) == 0 {
 			o.goBackLocked()
 			retryPause = 20 * time.Millisecond // let an election or a reconnect settle
@@ -188,9 +269,10 @@ func (o *outbox) run() {
 			}
 			now := time.Now()
 			for _, e := range batch {
-				e.sent = now
+				o.next++
+				e.id, e.sent = o.next, now
 				o.flight = append(o.flight, e)
-				o.pending[e.msg] = e
+				o.pending[e.id] = e
 			}
 		}
 		o.mu.Unlock()
@@ -214,6 +296,10 @@ func (o *outbox) wait() {
 	defer t.Stop()
 	select {
 	case <-o.wake:
+	case <-o.status:
+		o.mu.Lock()
+		o.failPendingLocked()
+		o.mu.Unlock()
 	case <-t.C:
 	}
 }
@@ -222,11 +308,15 @@ func (o *outbox) wait() {
 // sent, the rest are not sent (they could reach the stream ahead of it):
 // they count as failed and go back with it.
 func (o *outbox) send(batch []*entry) {
+	var m nats.Msg // PublishMsg copies it out before returning
+	reply := []byte(o.prefix)
 	for i, e := range batch {
-		if _, err := o.g.js.PublishMsgAsync(e.msg, o.opts...); err != nil {
+		reply = strconv.AppendUint(reply[:len(o.prefix)], e.id, 10)
+		m.Subject, m.Reply, m.Header, m.Data = e.msg.Subject, string(reply), e.msg.Header, e.msg.Data
+		if err := o.g.nc.PublishMsg(&m); err != nil {
 			o.mu.Lock()
 			for _, r := range batch[i:] {
-				delete(o.pending, r.msg)
+				delete(o.pending, r.id)
 			}
 			o.broken = true
 			o.mu.Unlock()
