@@ -276,7 +276,6 @@ func restBase(endpoint string) string {
 	return u.String()
 }
 
-
 // productOf names the product an endpoint streams.
 func productOf(endpoint string) string {
 	if strings.Contains(endpoint, "/futopt/") {
