@@ -154,9 +154,12 @@ func NewGateway(opt GatewayOption) (*Gateway, error) {
 		g.taps[product] = tp
 		p.Client.Tap = tp
 		// The gateway reads the ordered stream for its events only: it
-		// must never hold the Fugle reader back.
+		// must never hold the Fugle reader back. The tap republished the
+		// values' frames, so the values themselves go nowhere: no-op
+		// handlers keep them off the stream (no boxing, no hand-off).
 		p.Client.Ordered = true
 		p.Client.DropPolicy = marketdata.DropNewest
+		p.Client.Handlers = discardValues(p.Client.Handlers)
 		pool, err := marketdata.NewPool(p)
 		if err != nil {
 			return nil, fmt.Errorf("natsbus: %s: %w", product, err)
@@ -164,6 +167,27 @@ func NewGateway(opt GatewayOption) (*Gateway, error) {
 		g.pools[product] = pool
 	}
 	return g, nil
+}
+
+// discardValues fills the handlers h leaves unset with ones that do
+// nothing.
+func discardValues(h marketdata.Handlers) marketdata.Handlers {
+	if h.Trade == nil {
+		h.Trade = func(marketdata.Trade) {}
+	}
+	if h.Candle == nil {
+		h.Candle = func(marketdata.Candle) {}
+	}
+	if h.Book == nil {
+		h.Book = func(marketdata.Book) {}
+	}
+	if h.Aggregate == nil {
+		h.Aggregate = func(marketdata.Aggregate) {}
+	}
+	if h.Index == nil {
+		h.Index = func(marketdata.Index) {}
+	}
+	return h
 }
 
 func orDefault[T int64 | time.Duration](v, def T) T {
@@ -293,11 +317,12 @@ func (g *Gateway) Close() error {
 
 // publish hands a message to the outbox, which publishes in order; it
 // never waits.
-func (g *Gateway) publish(m *nats.Msg, product string) { g.out.push(m, product) }
+func (g *Gateway) publish(e *entry, product string) { g.out.push(e, product) }
 
 func (g *Gateway) publishMarker(k Key, kind string, m marker, at time.Time) {
 	g.metrics.gaps.WithLabelValues(k.Product).Inc()
-	g.publish(markerMsg(g.opt.Prefix, g.opt.Name, k, kind, m, at), k.Product)
+	msg := markerMsg(g.opt.Prefix, g.opt.Name, k, kind, m, at)
+	g.publish(&entry{subject: msg.Subject, data: msg.Data, header: msg.Header, at: at.UnixNano()}, k.Product)
 }
 
 // stored counts a publish JetStream acknowledged.
@@ -306,19 +331,17 @@ func (g *Gateway) stored(e *entry, duplicate bool) {
 		e.m.duplicates.Inc()
 		return
 	}
-	if e.msg.Header.Get(headerMarker) != "" {
+	if e.header != nil { // a gap marker
 		return
 	}
 	e.m.published.Inc()
-	if at, ok := receivedAt(e.msg); ok {
-		e.m.latency.Observe(time.Since(at).Seconds())
-	}
+	e.m.latency.Observe(time.Since(time.Unix(0, e.at)).Seconds())
 }
 
 // lose counts and logs a frame given up on.
 func (g *Gateway) lose(e *entry, why string) {
 	e.m.lost.Inc()
-	g.log.Error("frame lost", "gateway", g.opt.Name, "subject", e.msg.Subject, "why", why)
+	g.log.Error("frame lost", "gateway", g.opt.Name, "subject", e.subject, "why", why)
 }
 
 // lifecycle reads a pool's ordered stream for its events: values are the

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/tidwall/gjson"
 )
 
@@ -33,6 +34,13 @@ type outbox struct {
 	prefix string             // reply subject of publish n: prefix + n
 	status chan nats.Status   // RECONNECTING: what is pending will not be answered
 
+	// A frame's header, filled in for each publish (PublishMsg writes it
+	// out before returning), so that frames carry no map of their own.
+	hdr      nats.Header
+	hdrID    []string
+	hdrAt    []string
+	atDigits []byte
+
 	mu      sync.Mutex
 	next    uint64            // id of the next publish
 	queue   []*entry          // handed in, not sent yet
@@ -47,8 +55,12 @@ type outbox struct {
 }
 
 type entry struct {
-	msg      *nats.Msg
-	id       uint64 // of the latest publish
+	subject  string
+	data     []byte
+	msgID    string      // Nats-Msg-Id
+	at       int64       // Unix ns the gateway read the frame (Fugle-Received)
+	header   nats.Header // a gap marker's whole header; nil for a frame
+	id       uint64      // of the latest publish
 	product  string
 	m        *productMetrics
 	sent     time.Time
@@ -66,13 +78,17 @@ const (
 )
 
 func newOutbox(g *Gateway) *outbox {
-	return &outbox{
+	o := &outbox{
 		g:       g,
 		pending: map[uint64]*entry{},
 		wake:    make(chan struct{}, 1),
 		room:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
+		hdrID:   []string{""},
+		hdrAt:   []string{""},
 	}
+	o.hdr = nats.Header{jetstream.MsgIDHeader: o.hdrID, headerReceived: o.hdrAt}
+	return o
 }
 
 // open subscribes to the acks; run must not start before it returns.
@@ -108,8 +124,8 @@ func (o *outbox) signal() {
 // server) rather than losing frames; while NATS is away it holds up to
 // outboxCapacity frames without waiting, so a restart does not stall the
 // Fugle connection.
-func (o *outbox) push(m *nats.Msg, product string) {
-	e := &entry{msg: m, product: product, m: o.g.products[product]}
+func (o *outbox) push(e *entry, product string) {
+	e.product, e.m = product, o.g.products[product]
 	o.mu.Lock()
 	for len(o.queue) >= outboxHigh && !o.closing && !o.noWait.Load() && o.g.nc.IsConnected() {
 		o.mu.Unlock()
@@ -312,7 +328,12 @@ func (o *outbox) send(batch []*entry) {
 	reply := []byte(o.prefix)
 	for i, e := range batch {
 		reply = strconv.AppendUint(reply[:len(o.prefix)], e.id, 10)
-		m.Subject, m.Reply, m.Header, m.Data = e.msg.Subject, string(reply), e.msg.Header, e.msg.Data
+		m.Subject, m.Reply, m.Header, m.Data = e.subject, string(reply), e.header, e.data
+		if e.header == nil {
+			o.atDigits = strconv.AppendInt(o.atDigits[:0], e.at, 10)
+			o.hdrID[0], o.hdrAt[0] = e.msgID, string(o.atDigits)
+			m.Header = o.hdr
+		}
 		if err := o.g.nc.PublishMsg(&m); err != nil {
 			o.mu.Lock()
 			for _, r := range batch[i:] {
@@ -362,10 +383,4 @@ func (o *outbox) close(timeout time.Duration) bool {
 	}
 	<-o.done
 	return false
-}
-
-// receivedAt reads the Fugle-Received header.
-func receivedAt(m *nats.Msg) (time.Time, bool) {
-	ns, err := strconv.ParseInt(m.Header.Get(headerReceived), 10, 64)
-	return time.Unix(0, ns), err == nil
 }

@@ -33,11 +33,19 @@ type openGap struct {
 }
 
 type connTap struct {
-	mu   sync.Mutex
-	dec  *messages.Decoder
-	ids  map[string]mods // envelope id -> the modifiers of its subscription
-	keys map[Key]bool    // keys acked on this connection
-	acks []messages.Ack
+	mu     sync.Mutex
+	dec    *messages.Decoder
+	ids    map[string]mods  // envelope id -> the modifiers of its subscription
+	routes map[string]route // envelope id -> where its last frame went
+	keys   map[Key]bool     // keys acked on this connection
+	acks   []messages.Ack
+}
+
+// route is the subject of a subscription's frames, kept so that a frame
+// costs no key check or subject building.
+type route struct {
+	channel         messages.Channel
+	symbol, subject string
 }
 
 type mods struct{ oddLot, afterHours bool }
@@ -48,7 +56,7 @@ func newTap(g *Gateway, product string, next marketdata.FrameTap) *tap {
 
 func (t *tap) Opened(conn uint64, at time.Time, url string) {
 	t.mu.Lock()
-	t.conns[conn] = &connTap{dec: messages.NewDecoder(), ids: map[string]mods{}, keys: map[Key]bool{}}
+	t.conns[conn] = &connTap{dec: messages.NewDecoder(), ids: map[string]mods{}, routes: map[string]route{}, keys: map[Key]bool{}}
 	t.mu.Unlock()
 	if t.next != nil {
 		t.next.Opened(conn, at, url)
@@ -80,17 +88,21 @@ func (t *tap) Frame(dir marketdata.FrameDirection, conn uint64, at time.Time, fr
 	}
 	switch f.Kind {
 	case messages.KindData, messages.KindSnapshot:
-		m := c.ids[f.ID]
-		k := Key{Product: t.product, Channel: f.Channel, Symbol: f.Data.Get("symbol").String(), IntradayOddLot: m.oddLot, AfterHours: m.afterHours}
-		if k.check() != nil {
-			t.g.products[t.product].unroutable.Inc()
-			return
+		symbol := f.Data.Get("symbol").String()
+		r, ok := c.routes[f.ID]
+		if !ok || r.channel != f.Channel || r.symbol != symbol {
+			m := c.ids[f.ID]
+			k := Key{Product: t.product, Channel: f.Channel, Symbol: symbol, IntradayOddLot: m.oddLot, AfterHours: m.afterHours}
+			if k.check() != nil {
+				t.g.products[t.product].unroutable.Inc()
+				return
+			}
+			r = route{channel: f.Channel, symbol: symbol, subject: k.Subject(t.g.opt.Prefix)}
+			c.routes[f.ID] = r
 		}
 		t.g.products[t.product].framesIn.Inc()
-		t.g.publish(&nats.Msg{Subject: k.Subject(t.g.opt.Prefix), Data: append([]byte(nil), frame...), Header: nats.Header{
-			jetstream.MsgIDHeader: {msgID(f.Kind, f.Channel, f.Data.Raw)},
-			headerReceived:        {strconv.FormatInt(at.UnixNano(), 10)},
-		}}, t.product)
+		t.g.publish(&entry{subject: r.subject, data: append([]byte(nil), frame...),
+			msgID: msgID(f.Kind, f.Channel, f.Data.Raw), at: at.UnixNano()}, t.product)
 	case messages.KindSubscribed:
 		acks, err := c.dec.Acks(&f, c.acks[:0])
 		if err != nil {
@@ -100,6 +112,7 @@ func (t *tap) Frame(dir marketdata.FrameDirection, conn uint64, at time.Time, fr
 		for _, a := range acks {
 			k := Key{Product: t.product, Channel: a.Channel, Symbol: a.Symbol, IntradayOddLot: a.IntradayOddLot, AfterHours: a.AfterHours}
 			c.ids[a.ID] = mods{a.IntradayOddLot, a.AfterHours}
+			delete(c.routes, a.ID)
 			c.keys[k] = true
 			t.ended(k, conn, at)
 		}
