@@ -505,7 +505,9 @@ func (c *Client) handle(m jetstream.Msg) {
 			c.subjects[subject] = k
 		}
 	}
-	if md, err := m.Metadata(); err == nil {
+	if seq, ok := streamSeq(m.Reply()); ok {
+		c.lastSeq.Store(seq)
+	} else if md, err := m.Metadata(); err == nil {
 		c.lastSeq.Store(md.Sequence.Stream)
 	}
 	switch {
@@ -521,6 +523,32 @@ func (c *Client) handle(m jetstream.Msg) {
 	if c.opt.Durable != "" && !c.isClosed() {
 		_ = m.Ack()
 	}
+}
+
+// streamSeq reads the stream sequence from a JetStream ack subject, as
+// Metadata does but without building the rest:
+// $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<time>.<pending>,
+// or, from newer servers, with <domain>.<account hash> after $JS.ACK and
+// one more token at the end (which may go: 11 tokens are enough).
+func streamSeq(reply string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(reply, "$JS.ACK.")
+	if !ok {
+		return 0, false
+	}
+	skip := 3 // tokens before <sseq>
+	switch n := strings.Count(rest, ".") + 1; {
+	case n == 7:
+	case n >= 9:
+		skip = 5
+	default:
+		return 0, false
+	}
+	for range skip {
+		_, rest, _ = strings.Cut(rest, ".")
+	}
+	tok, _, _ := strings.Cut(rest, ".")
+	seq, err := strconv.ParseUint(tok, 10, 64)
+	return seq, err == nil
 }
 
 func (c *Client) marker(k Key, m jetstream.Msg) {

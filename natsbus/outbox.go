@@ -41,6 +41,8 @@ type outbox struct {
 	hdrAt    []string
 	atDigits []byte
 
+	idle *time.Timer // the sender's, reused by wait
+
 	mu      sync.Mutex
 	next    uint64            // id of the next publish
 	queue   []*entry          // handed in, not sent yet
@@ -71,10 +73,11 @@ type entry struct {
 const (
 	outboxWindow   = 4096 // publishes in flight
 	outboxStall    = 250 * time.Millisecond
-	outboxTimeout  = 3 * time.Second  // an ack not back by then failed
-	outboxCapacity = 1 << 18          // frames held while NATS is away; beyond, frames are lost (counted)
-	outboxHigh     = 2 * outboxWindow // queued frames past which push waits, while NATS is up
-	outboxAttempts = 100              // failed publishes of one frame before it is given up on
+	outboxTimeout  = 3 * time.Second       // an ack not back by then failed
+	outboxCapacity = 1 << 18               // frames held while NATS is away; beyond, frames are lost (counted)
+	outboxHigh     = 2 * outboxWindow      // queued frames past which push waits, while NATS is up
+	outboxAttempts = 100                   // failed publishes of one frame before it is given up on
+	outboxPoll     = 50 * time.Millisecond // the sender's longest sleep (a reconnect sends no signal)
 )
 
 func newOutbox(g *Gateway) *outbox {
@@ -308,7 +311,12 @@ func (o *outbox) run() {
 // wait sleeps until there is news, or briefly while NATS is disconnected
 // (a reconnect sends no signal).
 func (o *outbox) wait() {
-	t := time.NewTimer(50 * time.Millisecond)
+	if o.idle == nil {
+		o.idle = time.NewTimer(outboxPoll)
+	} else {
+		o.idle.Reset(outboxPoll) // since Go 1.23, no stale tick survives a Reset
+	}
+	t := o.idle
 	defer t.Stop()
 	select {
 	case <-o.wake:
