@@ -315,14 +315,10 @@ func (g *Gateway) Close() error {
 	return errors.Join(errs...)
 }
 
-// publish hands a message to the outbox, which publishes in order; it
-// never waits.
-func (g *Gateway) publish(e *entry, product string) { g.out.push(e, product) }
-
 func (g *Gateway) publishMarker(k Key, kind string, m marker, at time.Time) {
 	g.metrics.gaps.WithLabelValues(k.Product).Inc()
 	msg := markerMsg(g.opt.Prefix, g.opt.Name, k, kind, m, at)
-	g.publish(&entry{subject: msg.Subject, data: msg.Data, header: msg.Header, at: at.UnixNano()}, k.Product)
+	g.out.push(&entry{subject: msg.Subject, data: msg.Data, header: msg.Header, at: at.UnixNano(), m: g.products[k.Product]})
 }
 
 // stored counts a publish JetStream acknowledged.

@@ -41,8 +41,6 @@ type outbox struct {
 	hdrAt    []string
 	atDigits []byte
 
-	idle *time.Timer // the sender's, reused by wait
-
 	mu      sync.Mutex
 	next    uint64            // id of the next publish
 	queue   []*entry          // handed in, not sent yet
@@ -59,12 +57,11 @@ type outbox struct {
 type entry struct {
 	subject  string
 	data     []byte
-	msgID    string      // Nats-Msg-Id
-	at       int64       // Unix ns the gateway read the frame (Fugle-Received)
-	header   nats.Header // a gap marker's whole header; nil for a frame
-	id       uint64      // of the latest publish
-	product  string
-	m        *productMetrics
+	msgID    string          // Nats-Msg-Id
+	at       int64           // Unix ns the gateway read the frame (Fugle-Received)
+	header   nats.Header     // a gap marker's whole header; nil for a frame
+	id       uint64          // of the latest publish
+	m        *productMetrics // its product's counters
 	sent     time.Time
 	acked    bool
 	attempts int
@@ -127,8 +124,7 @@ func (o *outbox) signal() {
 // server) rather than losing frames; while NATS is away it holds up to
 // outboxCapacity frames without waiting, so a restart does not stall the
 // Fugle connection.
-func (o *outbox) push(e *entry, product string) {
-	e.product, e.m = product, o.g.products[product]
+func (o *outbox) push(e *entry) {
 	o.mu.Lock()
 	for len(o.queue) >= outboxHigh && !o.closing && !o.noWait.Load() && o.g.nc.IsConnected() {
 		o.mu.Unlock()
@@ -251,19 +247,23 @@ func (o *outbox) goBackLocked() {
 // run is the only sender.
 func (o *outbox) run() {
 	defer close(o.done)
+	poll := time.NewTimer(outboxPoll)
+	defer poll.Stop()
 	retryPause := time.Duration(0)
+	lost := false // RECONNECTING was reported: nothing pending will be answered
 	for {
-		select {
-		case <-o.status:
-			o.mu.Lock()
-			o.failPendingLocked()
-			o.mu.Unlock()
-		default:
+		if !lost {
+			select {
+			case <-o.status:
+				lost = true
+			default:
+			}
 		}
 		o.mu.Lock()
-		if o.expiredLocked(time.Now()) {
+		if lost || o.expiredLocked(time.Now()) {
 			o.failPendingLocked()
 		}
+		lost = false
 		if o.broken && len(o.pending) == 0 {
 			o.goBackLocked()
 			retryPause = 20 * time.Millisecond // let an election or a reconnect settle
@@ -301,31 +301,25 @@ func (o *outbox) run() {
 			continue
 		}
 		if len(batch) == 0 {
-			o.wait()
+			lost = o.wait(poll)
 			continue
 		}
 		o.send(batch)
 	}
 }
 
-// wait sleeps until there is news, or briefly while NATS is disconnected
-// (a reconnect sends no signal).
-func (o *outbox) wait() {
-	if o.idle == nil {
-		o.idle = time.NewTimer(outboxPoll)
-	} else {
-		o.idle.Reset(outboxPoll) // since Go 1.23, no stale tick survives a Reset
-	}
-	t := o.idle
-	defer t.Stop()
+// wait sleeps until there is news, or for outboxPoll at most (a reconnect
+// sends no signal); it reports whether RECONNECTING woke it.
+func (o *outbox) wait(poll *time.Timer) bool {
+	poll.Reset(outboxPoll) // since Go 1.23, no stale tick survives a Reset
+	defer poll.Stop()
 	select {
 	case <-o.wake:
 	case <-o.status:
-		o.mu.Lock()
-		o.failPendingLocked()
-		o.mu.Unlock()
-	case <-t.C:
+		return true
+	case <-poll.C:
 	}
+	return false
 }
 
 // send publishes batch in order. After a publish that could not even be

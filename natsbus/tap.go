@@ -21,6 +21,7 @@ import (
 type tap struct {
 	g       *Gateway
 	product string
+	m       *productMetrics
 	next    marketdata.FrameTap // the user's own tap, if any
 
 	mu    sync.Mutex
@@ -51,7 +52,7 @@ type route struct {
 type mods struct{ oddLot, afterHours bool }
 
 func newTap(g *Gateway, product string, next marketdata.FrameTap) *tap {
-	return &tap{g: g, product: product, next: next, conns: map[uint64]*connTap{}, open: map[Key]openGap{}}
+	return &tap{g: g, product: product, m: g.products[product], next: next, conns: map[uint64]*connTap{}, open: map[Key]openGap{}}
 }
 
 func (t *tap) Opened(conn uint64, at time.Time, url string) {
@@ -94,15 +95,15 @@ func (t *tap) Frame(dir marketdata.FrameDirection, conn uint64, at time.Time, fr
 			m := c.ids[f.ID]
 			k := Key{Product: t.product, Channel: f.Channel, Symbol: symbol, IntradayOddLot: m.oddLot, AfterHours: m.afterHours}
 			if k.check() != nil {
-				t.g.products[t.product].unroutable.Inc()
+				t.m.unroutable.Inc()
 				return
 			}
 			r = route{channel: f.Channel, symbol: symbol, subject: k.Subject(t.g.opt.Prefix)}
 			c.routes[f.ID] = r
 		}
-		t.g.products[t.product].framesIn.Inc()
-		t.g.publish(&entry{subject: r.subject, data: append([]byte(nil), frame...),
-			msgID: msgID(f.Kind, f.Channel, f.Data.Raw), at: at.UnixNano()}, t.product)
+		t.m.framesIn.Inc()
+		t.g.out.push(&entry{subject: r.subject, data: append([]byte(nil), frame...),
+			msgID: msgID(f.Kind, f.Channel, f.Data.Raw), at: at.UnixNano(), m: t.m})
 	case messages.KindSubscribed:
 		acks, err := c.dec.Acks(&f, c.acks[:0])
 		if err != nil {
@@ -110,7 +111,7 @@ func (t *tap) Frame(dir marketdata.FrameDirection, conn uint64, at time.Time, fr
 		}
 		c.acks = acks
 		for _, a := range acks {
-			k := Key{Product: t.product, Channel: a.Channel, Symbol: a.Symbol, IntradayOddLot: a.IntradayOddLot, AfterHours: a.AfterHours}
+			k := t.keyOf(a)
 			c.ids[a.ID] = mods{a.IntradayOddLot, a.AfterHours}
 			delete(c.routes, a.ID)
 			c.keys[k] = true
@@ -123,13 +124,18 @@ func (t *tap) Frame(dir marketdata.FrameDirection, conn uint64, at time.Time, fr
 		}
 		c.acks = acks
 		for _, a := range acks {
-			k := Key{Product: t.product, Channel: a.Channel, Symbol: a.Symbol, IntradayOddLot: a.IntradayOddLot, AfterHours: a.AfterHours}
+			k := t.keyOf(a)
 			delete(c.keys, k)
 			t.mu.Lock()
 			delete(t.open, k)
 			t.mu.Unlock()
 		}
 	}
+}
+
+// keyOf is the key an ack stands for.
+func (t *tap) keyOf(a messages.Ack) Key {
+	return Key{Product: t.product, Channel: a.Channel, Symbol: a.Symbol, IntradayOddLot: a.IntradayOddLot, AfterHours: a.AfterHours}
 }
 
 // Closed marks a gap on every key the connection carried. It runs once

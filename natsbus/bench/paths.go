@@ -143,6 +143,12 @@ type gatewayCounters struct {
 	Lost          uint64 `json:"lost"`
 	Unroutable    uint64 `json:"unroutable"`
 	Reconnects    uint64 `json:"reconnects"`
+	// From fugle_gateway_publish_latency_seconds: frames acknowledged, and
+	// of those, acknowledged within 250 µs, 500 µs and 1 ms of being read.
+	Acks         uint64 `json:"acks,omitempty"`
+	AckedIn250us uint64 `json:"acked_in_250us,omitempty"`
+	AckedIn500us uint64 `json:"acked_in_500us,omitempty"`
+	AckedIn1ms   uint64 `json:"acked_in_1ms,omitempty"`
 }
 
 // acked is how many frames JetStream has acknowledged, as stored or as a
@@ -156,6 +162,23 @@ func (b *bus) counters() gatewayCounters {
 		return c
 	}
 	for _, f := range families {
+		if f.GetName() == "fugle_gateway_publish_latency_seconds" {
+			for _, m := range f.GetMetric() {
+				h := m.GetHistogram()
+				c.Acks += h.GetSampleCount()
+				for _, b := range h.GetBucket() {
+					switch b.GetUpperBound() {
+					case 250e-6:
+						c.AckedIn250us += b.GetCumulativeCount()
+					case 500e-6:
+						c.AckedIn500us += b.GetCumulativeCount()
+					case 1e-3:
+						c.AckedIn1ms += b.GetCumulativeCount()
+					}
+				}
+			}
+			continue
+		}
 		var sum float64
 		for _, m := range f.GetMetric() {
 			sum += m.GetCounter().GetValue()

@@ -315,6 +315,13 @@ func writeReport(out io.Writer, r *results) {
 			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t\n", row.Path, commas(row.Samples), row.P50, row.P90, row.P99, row.P999, row.Max, row.Mean, row.Lost, row.Reordered)
 		}
 		tw.Flush()
+		for _, row := range r.Latency {
+			if g := row.Gateway; g != nil && g.Acks > 0 {
+				pct := func(n uint64) float64 { return 100 * float64(n) / float64(g.Acks) }
+				fmt.Fprintf(out, "gateway (%s): read to JetStream's ack within 250 µs for %.0f%% of frames, 500 µs %.0f%%, 1 ms %.0f%%\n",
+					row.Path, pct(g.AckedIn250us), pct(g.AckedIn500us), pct(g.AckedIn1ms))
+			}
+		}
 		if r.DirectP99NoiseUs != nil {
 			for _, p := range []string{pathBusFile, pathBusMemory} {
 				if v, ok := r.BusAddedP99Us[p]; ok {
