@@ -459,14 +459,24 @@ func (g *Gateway) hold(consumer string, keys []Key) *wireError {
 
 // reopenGaps finds the keys whose subject ends in a gap start (a gateway
 // closed while holding them, this one before a restart, say), so that the
-// subscription about to be made closes the gap with a marker.
+// subscription about to be made closes the gap with a marker. It stops
+// looking at the first lookup that fails other than by finding nothing:
+// while the stream has no leader each would wait out its timeout, and
+// consumers' requests queue behind them.
 func (g *Gateway) reopenGaps(keys []Key) {
 	for _, k := range keys {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		m, err := g.stream.GetLastMsgForSubject(ctx, k.Subject(g.opt.Prefix))
 		cancel()
-		if err == nil && m.Header.Get(headerMarker) == markerGapStart {
-			g.taps[k.Product].reopen(k, m.Time)
+		switch {
+		case err == nil:
+			if m.Header.Get(headerMarker) == markerGapStart {
+				g.taps[k.Product].reopen(k, m.Time)
+			}
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+		default:
+			g.log.Warn("gap lookups stopped", "gateway", g.opt.Name, "subject", k.Subject(g.opt.Prefix), "err", err)
+			return
 		}
 	}
 }
